@@ -1,0 +1,30 @@
+// The `database` and `store` config sections.
+#pragma once
+
+#include <dlrd/config/yaml.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace dlrd::store {
+
+struct database_config {
+  /// libpq connection string: a URL or key=value keywords; ${ENV} expanded; or `url_file`.
+  std::string url = "postgresql:///dlrd";
+  std::chrono::milliseconds connect_timeout{5000};
+  bool migrate_on_start = false;
+};
+
+struct store_config {
+  int workers = 2;                                  ///< writer threads, one connection each
+  std::size_t batch_max = 1000;                     ///< reports per transaction
+  std::chrono::milliseconds batch_linger{5};        ///< wait for a fuller batch at most this long
+  std::chrono::milliseconds retry_backoff_max{5000};
+  bool history = true;                              ///< write dlr_events
+  bool synchronous_commit = true;                   ///< off is safe only with the durable spool
+};
+
+void parse(config::section& s, database_config& out);
+void parse(config::section& s, store_config& out);
+
+}  // namespace dlrd::store

@@ -1,0 +1,49 @@
+// The one narrow door to PostgreSQL for ingest: write a batch of records, learn what changed.
+#pragma once
+
+#include <dlrd/report/report.hpp>
+#include <dlrd/store/config.hpp>
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dlrd::store {
+
+struct write_outcome {
+  std::size_t reports = 0;        ///< reports in the batch
+  std::size_t rows_changed = 0;   ///< sms_logs rows inserted or moved to a new state
+  std::size_t events_added = 0;   ///< new dlr_events rows (duplicates are not counted)
+  std::size_t quarantined = 0;    ///< dlr_quarantine rows written (decode failures and poison records)
+};
+
+/// Merges a batch in memory with the convergence rule (DESIGN.md invariant 3): one
+/// winner per message_id, sorted by message_id. Exposed for the property tests.
+std::vector<report::delivery_report> merge_batch(std::span<const report::delivery_report> reports);
+
+/// One PostgreSQL connection. Not thread-safe: each writer thread owns one.
+class writer {
+ public:
+  writer(database_config db, store_config config);
+  ~writer();
+
+  /// Writes the batch in one transaction; retries broken connections, serialization
+  /// failures and deadlocks with capped exponential backoff until it succeeds or
+  /// `stop` becomes true (then throws). A record that PostgreSQL refuses on its own
+  /// (a data error) is written to dlr_quarantine with the error instead, so one bad
+  /// record cannot block the pipeline.
+  write_outcome write(std::span<const report::ingest_record> batch, const std::atomic<bool>& stop);
+
+  /// True after the last attempt reached the database.
+  bool connected() const;
+  /// The last connection or query error, for /readyz and logs; empty when healthy.
+  std::string last_error() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dlrd::store

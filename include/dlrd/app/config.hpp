@@ -1,0 +1,40 @@
+// The whole daemon's configuration: each module's section, stitched together.
+#pragma once
+
+#include <dlrd/decode/config.hpp>
+#include <dlrd/http/config.hpp>
+#include <dlrd/spool/config.hpp>
+#include <dlrd/store/config.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace dlrd::app {
+
+struct log_config {
+  std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+};
+
+struct shutdown_config {
+  /// How long in-flight requests may take to finish after SIGTERM.
+  std::chrono::milliseconds grace{5'000};
+  /// How long writers may drain the spool into PostgreSQL before exit; what is left
+  /// stays in the spool for the next start.
+  std::chrono::milliseconds drain_timeout{10'000};
+};
+
+struct daemon_config {
+  http::listen_config listen;
+  store::database_config database;
+  store::store_config store;
+  spool::spool_config spool;
+  decode::decode_config decode;
+  log_config log;
+  shutdown_config shutdown;
+};
+
+/// Reads and validates `file`; throws config::config_error listing every problem
+/// with file, line and key path.
+daemon_config load_config(const std::string& file);
+
+}  // namespace dlrd::app

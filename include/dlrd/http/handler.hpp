@@ -1,0 +1,63 @@
+// Request logic as a plain function: a parsed request in, a response (or records to
+// spool and the response to send once they are durable) out. No sockets here.
+#pragma once
+
+#include <dlrd/decode/config.hpp>
+#include <dlrd/report/report.hpp>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlrd::http {
+
+using request = boost::beast::http::request<boost::beast::http::string_body>;
+using response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Records to make durable, and the answer once they are.
+struct spool_action {
+  std::vector<report::ingest_record> records;
+  response on_durable;
+};
+
+/// Either an immediate answer, or a spool action (then `immediate` is unused).
+struct outcome {
+  response immediate;
+  std::optional<spool_action> spool;
+};
+
+/// Readiness as seen by the application: ready or not, and why.
+struct readiness {
+  bool ready = true;
+  std::string reason;
+};
+
+struct handler_config {
+  decode::decode_config decode;
+  std::function<readiness()> ready;  ///< for /readyz; absent = always ready
+};
+
+/// Thread-safety: `handle` is const and may run on every I/O thread at once.
+class handler {
+ public:
+  explicit handler(handler_config config);
+
+  outcome handle(const request& req, report::time_point received_at) const;
+
+  /// JSON error answer: {"error": reason[, "field": field]}.
+  static response error(unsigned version, boost::beast::http::status code, std::string_view reason,
+                        std::string_view field = {});
+  /// 503 with Retry-After, for a full or failing spool and for shutdown.
+  static response unavailable(unsigned version, std::string_view reason, int retry_after_seconds);
+
+ private:
+  outcome webhook_smspm(const request& req, report::time_point received_at) const;
+
+  handler_config config_;
+};
+
+}  // namespace dlrd::http

@@ -1,0 +1,52 @@
+// The HTTP listener: accepts connections and runs one session coroutine per connection.
+#pragma once
+
+#include <dlrd/http/config.hpp>
+#include <dlrd/http/handler.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace dlrd::spool { class journal; }
+
+namespace dlrd::http {
+
+/// Counters the server keeps; read with `server::counters()` from any thread.
+struct server_counters {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_refused = 0;   ///< over max_connections
+  std::uint64_t requests = 0;
+  std::uint64_t responses_2xx = 0;
+  std::uint64_t responses_4xx = 0;
+  std::uint64_t responses_5xx = 0;
+  std::uint64_t active_connections = 0;
+};
+
+/// Thread-safety: start() and stop() from one controlling thread; counters() from any.
+class server {
+ public:
+  server(listen_config listen, handler_config handling, spool::journal& journal);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds and listens (throws std::system_error naming the address on failure), then
+  /// starts the I/O threads.
+  void start();
+
+  /// Stops accepting, closes idle keep-alive connections, lets in-flight requests
+  /// finish (their answers carry Connection: close) for at most `grace`, then closes
+  /// what is left and joins the I/O threads.
+  void stop(std::chrono::milliseconds grace);
+
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+  server_counters counters() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace dlrd::http

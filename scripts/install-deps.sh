@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages dlrd builds and tests with (skips apt when all are present).
+#   scripts/install-deps.sh [--test]   --test adds what the test suite and fuzzers need
+set -euo pipefail
+
+pkgs=(build-essential cmake ninja-build pkg-config ccache
+      libboost-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
+      libssl-dev libsystemd-dev libphonenumber-dev
+      postgresql-15 postgresql-client-15 curl)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,194 @@
+// Command line parsing and the small commands; `serve` lives in serve.cpp.
+#include <dlrd/app/app.hpp>
+#include <dlrd/app/config.hpp>
+#include <dlrd/app/serve.hpp>
+
+#include <dlrd/config/yaml.hpp>
+#include <dlrd/spool/inspect.hpp>
+#include <dlrd/store/migrations.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dlrd::app {
+
+namespace {
+
+constexpr const char* default_config = "/etc/dlrd/dlrd.yaml";
+
+struct command {
+  const char* usage;
+  const char* help;
+};
+
+const std::map<std::string, command>& commands() {
+  static const std::map<std::string, command> all = {
+      {"serve", {"dlrd serve [--config FILE]",
+                 "Receive delivery reports over HTTP, spool them durably and write them to PostgreSQL.\n"
+                 "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready."}},
+      {"migrate", {"dlrd migrate [--config FILE]",
+                   "Apply the missing schema migrations to the configured database, in order."}},
+      {"check-config", {"dlrd check-config [--config FILE]",
+                        "Validate the configuration file without starting; exit 0 when it is valid."}},
+      {"spool", {"dlrd spool inspect [--config FILE | --dir DIR]",
+                 "Show the spool's segments, record counts, checkpoint, oldest unsent record and any\n"
+                 "corruption. Reads only; run it while the daemon is stopped or running."}},
+      {"version", {"dlrd version", "Print the version."}},
+  };
+  return all;
+}
+
+void print_usage(FILE* out) {
+  std::fprintf(out, "usage: dlrd <command> [options]\n\ncommands:\n");
+  for (const auto& [name, c] : commands()) std::fprintf(out, "  %s\n", c.usage);
+  std::fprintf(out, "\nThe default config file is %s. `dlrd <command> --help` explains a command.\n", default_config);
+}
+
+struct options {
+  std::string config = default_config;
+  std::optional<std::string> dir;
+  std::vector<std::string> positional;
+  bool help = false;
+};
+
+std::optional<options> parse_options(const std::string& name, int argc, char** argv, int first) {
+  options o;
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const char* flag) -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "dlrd %s: %s needs a value\n", name.c_str(), flag);
+        return std::nullopt;
+      }
+      return std::string(argv[++i]);
+    };
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+    } else if (a == "--config" || a == "-c") {
+      auto v = value("--config");
+      if (!v) return std::nullopt;
+      o.config = *v;
+    } else if (a.rfind("--config=", 0) == 0) {
+      o.config = a.substr(9);
+    } else if (a == "--dir") {
+      auto v = value("--dir");
+      if (!v) return std::nullopt;
+      o.dir = *v;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "dlrd %s: unknown option %s\n", name.c_str(), a.c_str());
+      return std::nullopt;
+    } else {
+      o.positional.push_back(a);
+    }
+  }
+  return o;
+}
+
+void setup_logging(const daemon_config& c) {
+  // Under systemd the journal stamps the time itself.
+  spdlog::set_pattern(std::getenv("JOURNAL_STREAM") ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  spdlog::set_level(spdlog::level::from_str(c.log.level));
+}
+
+std::optional<daemon_config> load(const std::string& file) {
+  try {
+    return load_config(file);
+  } catch (const config::config_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    print_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string name = argv[1];
+  if (name == "--version") name = "version";
+  auto it = commands().find(name);
+  if (it == commands().end()) {
+    std::fprintf(stderr, "dlrd: unknown command '%s'\n", name.c_str());
+    print_usage(stderr);
+    return 2;
+  }
+  auto opts = parse_options(name, argc, argv, 2);
+  if (!opts) {
+    std::fprintf(stderr, "usage: %s\n", it->second.usage);
+    return 2;
+  }
+  if (opts->help) {
+    std::printf("usage: %s\n\n%s\n", it->second.usage, it->second.help);
+    return 0;
+  }
+
+  if (name == "version") {
+    std::printf("dlrd %s\n", DLRD_VERSION);
+    return 0;
+  }
+
+  if (name == "spool") {
+    if (opts->positional.size() != 1 || opts->positional[0] != "inspect") {
+      std::fprintf(stderr, "usage: %s\n", it->second.usage);
+      return 2;
+    }
+    std::string dir;
+    if (opts->dir) {
+      dir = *opts->dir;
+    } else {
+      auto c = load(opts->config);
+      if (!c) return 1;
+      dir = c->spool.dir;
+    }
+    try {
+      auto report = spool::inspect_spool(dir);
+      std::fputs(spool::format_inspect(report).c_str(), stdout);
+      return report.corrupt_segments > 0 ? 3 : 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dlrd spool inspect: %s\n", e.what());
+      return 1;
+    }
+  }
+
+  if (!opts->positional.empty()) {
+    std::fprintf(stderr, "dlrd %s: unexpected argument '%s'\nusage: %s\n", name.c_str(),
+                 opts->positional[0].c_str(), it->second.usage);
+    return 2;
+  }
+  auto config = load(opts->config);
+  if (!config) return 1;
+
+  if (name == "check-config") {
+    std::printf("%s: configuration is valid\n", opts->config.c_str());
+    return 0;
+  }
+  setup_logging(*config);
+  if (name == "migrate") {
+    try {
+      auto applied = store::migrate(config->database.url);
+      if (applied.empty()) std::printf("schema is up to date\n");
+      for (const auto& m : applied) std::printf("applied %s\n", m.c_str());
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dlrd migrate: %s\n", e.what());
+      return 1;
+    }
+  }
+  try {
+    return serve(*config);
+  } catch (const std::exception& e) {
+    spdlog::critical("dlrd serve: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace dlrd::app

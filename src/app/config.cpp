@@ -1,0 +1,41 @@
+// The root loader: stitches the module sections together; each module parses its own.
+#include <dlrd/app/config.hpp>
+
+namespace dlrd::app {
+
+namespace {
+
+void parse(config::section& s, log_config& out) {
+  s.read_choice("level", out.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+}
+
+void parse(config::section& s, shutdown_config& out) {
+  s.read_duration("grace", out.grace);
+  s.read_duration("drain_timeout", out.drain_timeout);
+}
+
+template <typename T>
+void section_into(config::section& root, std::string_view key, T& out) {
+  if (auto s = root.child(key)) {
+    parse(*s, out);
+    s->finish();
+  }
+}
+
+}  // namespace
+
+daemon_config load_config(const std::string& file) {
+  daemon_config c;
+  config::load_file(file, [&c](config::section& root) {
+    section_into(root, "listen", c.listen);
+    section_into(root, "database", c.database);
+    section_into(root, "store", c.store);
+    section_into(root, "spool", c.spool);
+    section_into(root, "decode", c.decode);
+    section_into(root, "log", c.log);
+    section_into(root, "shutdown", c.shutdown);
+  });
+  return c;
+}
+
+}  // namespace dlrd::app

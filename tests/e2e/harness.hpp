@@ -1,0 +1,85 @@
+// Black-box harness: runs the real dlrd binary with a generated config and talks HTTP to it.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace dlrd::e2e {
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+int free_port();
+
+/// A fresh directory under /tmp, removed by the destructor.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// The dlrd binary under test, started with `serve --config <dir>/dlrd.yaml`.
+class daemon {
+ public:
+  /// `extra_yaml` is appended to a config that sets listen (127.0.0.1, a free port),
+  /// database.url, spool.dir under `dir`, and log.level warn; `listen_extra` holds more
+  /// indented keys for the listen section.
+  daemon(std::string dir, std::string database_url, std::string extra_yaml = {}, std::string listen_extra = {});
+  ~daemon();
+
+  void start();
+  /// Polls /healthz until it answers 200 or the timeout passes.
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void signal(int sig);
+  /// Waits for the process to exit; returns its exit code, or -signal when killed,
+  /// or -1000 on timeout.
+  int wait_exit(std::chrono::milliseconds timeout);
+  void kill_hard();
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string log() const;
+  const std::string& config_path() const { return config_path_; }
+
+ private:
+  std::string dir_;
+  std::string config_path_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+struct http_reply {
+  int status = 0;                              ///< 0 when the exchange failed
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;
+};
+
+/// A keep-alive HTTP/1.1 client (synchronous, Beast). Not thread-safe: one per thread.
+class client {
+ public:
+  explicit client(int port);
+  ~client();
+  http_reply post(std::string_view target, std::string_view body,
+                  std::string_view content_type = "application/json");
+  http_reply get(std::string_view target);
+  http_reply send(std::string_view method, std::string_view target, std::string_view body,
+                  std::string_view content_type);
+
+ private:
+  struct impl;
+  impl* impl_;
+};
+
+/// Writes raw bytes on a fresh connection, then reads until the server closes it or
+/// `wait` passes; returns what it read. For requests no well-behaved client sends.
+std::string raw_exchange(int port, std::string_view bytes, std::chrono::milliseconds wait,
+                         std::chrono::milliseconds pause_before_read = std::chrono::milliseconds(0));
+
+/// The status code of a raw HTTP answer ("HTTP/1.1 431 ..." → 431), 0 if none.
+int status_of(std::string_view raw_response);
+
+}  // namespace dlrd::e2e

@@ -1,0 +1,164 @@
+// Every limit and bad request at the HTTP edge gets its own answer from the real binary.
+#include "harness.hpp"
+
+#include "support/pg_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <csignal>
+#include <thread>
+
+namespace dlrd::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view delivered_report =
+    R"({"messageId":"edge-1","status":"DELIVRD","to":"+4915112345678","timestamp":"2026-03-01T10:00:00Z"})";
+constexpr std::string_view not_json = R"({"messageId":"edge-2","status":)";
+constexpr std::string_view missing_status = R"({"messageId":"edge-3","to":"+4915112345678"})";
+
+TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
+  test::pg_database db;
+  temp_dir dir;
+  // Limits small enough to hit quickly; listen keys are appended to the harness's section.
+  // Limits small enough to hit quickly.
+  daemon d(dir.path(), db.url(), "", "  read_timeout: 500ms\n  idle_timeout: 1s\n  max_connections: 8\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+
+  auto ok = c.post("/webhooks/smspm", delivered_report);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, R"({"ok":true})");
+
+  auto not_found = c.get("/nope");
+  EXPECT_EQ(not_found.status, 404);
+  EXPECT_NE(not_found.body.find("no route"), std::string::npos);
+
+  auto wrong_method = c.get("/webhooks/smspm");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers["allow"], "POST");
+
+  auto wrong_type = c.post("/webhooks/smspm", "messageId=1&status=delivered", "text/plain");
+  EXPECT_EQ(wrong_type.status, 415);
+
+  auto quarantined = c.post("/webhooks/smspm", not_json);
+  EXPECT_EQ(quarantined.status, 200);
+  auto quarantined2 = c.post("/webhooks/smspm", missing_status);
+  EXPECT_EQ(quarantined2.status, 200);
+
+  EXPECT_EQ(c.get("/healthz").status, 200);
+
+  // 413 decided from Content-Length alone: the body is never sent.
+  auto too_big = raw_exchange(d.port(),
+                              "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 10000000\r\n\r\n",
+                              3s);
+  EXPECT_EQ(status_of(too_big), 413) << too_big;
+
+  // 413 for a chunked body that grows past the limit.
+  std::string chunked = "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 20; ++i) chunked += "1000\r\n" + std::string(0x1000, 'a') + "\r\n";
+  chunked += "0\r\n\r\n";
+  EXPECT_EQ(status_of(raw_exchange(d.port(), chunked, 3s)), 413);
+
+  // 431 past 8 KiB of headers.
+  std::string huge_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n";
+  EXPECT_EQ(status_of(raw_exchange(d.port(), huge_header, 3s)), 431);
+
+  // 408 when a started request stalls past read_timeout.
+  auto stalled = raw_exchange(d.port(), "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\n", 3s);
+  EXPECT_EQ(status_of(stalled), 408) << stalled;
+  auto stalled_body = raw_exchange(d.port(),
+                                   "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: 50\r\n\r\n{\"messageId\":",
+                                   3s);
+  EXPECT_EQ(status_of(stalled_body), 408) << stalled_body;
+
+  // 400 for a request line that is not HTTP.
+  EXPECT_EQ(status_of(raw_exchange(d.port(), "NOT HTTP AT ALL\r\n\r\n", 3s)), 400);
+
+  // An idle keep-alive connection is closed without an answer after idle_timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  auto idle = raw_exchange(d.port(), "", 5s);
+  auto idle_for = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(idle.empty());
+  EXPECT_LT(idle_for, 4s);
+
+  // Past max_connections, a new connection gets 503 with Retry-After.
+  {
+    boost::asio::io_context ioc;
+    std::vector<boost::asio::ip::tcp::socket> held;
+    for (int i = 0; i < 8; ++i) {
+      held.emplace_back(ioc);
+      held.back().connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(d.port())});
+    }
+    std::this_thread::sleep_for(200ms);
+    auto refused = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+    EXPECT_EQ(status_of(refused), 503) << refused;
+    EXPECT_NE(refused.find("Retry-After:"), std::string::npos);
+  }
+
+  // The quarantined payloads are in dlr_quarantine with their reasons, raw.
+  pqxx::connection conn(db.url());
+  std::vector<std::pair<std::string, std::string>> q;
+  for (int i = 0; i < 100 && q.size() < 2; ++i) {
+    pqxx::work tx(conn);
+    q.clear();
+    for (const auto& row : tx.exec("SELECT reason, field FROM dlr_quarantine ORDER BY id"))
+      q.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+    tx.commit();
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(q[0].second, "");
+  EXPECT_EQ(q[1].second, "status");
+  pqxx::work tx(conn);
+  auto row = tx.exec1("SELECT status, raw_status, recipient FROM sms_logs WHERE message_id = 'edge-1'");
+  EXPECT_EQ(row[0].as<std::string>(), "delivered");
+  EXPECT_EQ(row[1].as<std::string>(), "DELIVRD");
+  EXPECT_EQ(row[2].as<std::string>(), "+4915112345678");
+  tx.commit();
+
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, reject_mode_answers_400_naming_the_field_and_stores_nothing) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url(), "decode:\n  on_invalid: reject\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  auto r = c.post("/webhooks/smspm", missing_status);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(R"("field":"status")"), std::string::npos) << r.body;
+  EXPECT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+  std::this_thread::sleep_for(500ms);
+  pqxx::connection conn(db.url());
+  pqxx::work tx(conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM dlr_quarantine")[0].as<int>(), 0);
+  tx.commit();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, a_config_error_names_file_line_and_key_and_the_binary_exits_nonzero) {
+  temp_dir dir;
+  daemon d(dir.path(), "postgresql:///nowhere", "listen_typo: 1\n");
+  d.start();
+  EXPECT_EQ(d.wait_exit(10s), 1);
+  auto log = d.log();
+  EXPECT_NE(log.find("dlrd.yaml:"), std::string::npos) << log;
+  EXPECT_NE(log.find("listen_typo: unknown key"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace dlrd::e2e

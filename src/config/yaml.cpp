@@ -227,7 +227,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "h") ms = v * 3'600'000;
   else if (unit == "d") ms = v * 86'400'000;
   else return std::nullopt;
-  if (ms > 1e13) return std::nullopt;
+  if (!(ms <= 1e13)) return std::nullopt;  // also rejects NaN ("nan" parses as a double)
   return std::chrono::milliseconds{static_cast<std::int64_t>(ms)};
 }
 
@@ -258,6 +258,10 @@ std::optional<std::string> expand_env(std::string_view text, std::string& error)
         return std::nullopt;
       }
       std::string name(text.substr(i + 2, end - i - 2));
+      if (name.empty()) {
+        error = "empty ${} in value";
+        return std::nullopt;
+      }
       const char* v = std::getenv(name.c_str());
       if (!v) {
         error = "environment variable " + name + " is not set";

@@ -76,7 +76,7 @@ std::optional<time_point> parse_timestamp(std::string_view text) {
   if (!c.done()) {
     if (c.eat('Z') || c.eat('z')) {
     } else {
-      c.eat(' ');
+      if (c.eat(' ') && c.done()) return std::nullopt;
       int sign = 0;
       if (c.eat('+')) sign = 1;
       else if (c.eat('-')) sign = -1;

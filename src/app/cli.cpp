@@ -174,7 +174,7 @@ int run_cli(int argc, char** argv) {
   setup_logging(*config);
   if (name == "migrate") {
     try {
-      auto applied = store::migrate(config->database.url);
+      auto applied = store::migrate(store::connection_string(config->database));
       if (applied.empty()) std::printf("schema is up to date\n");
       for (const auto& m : applied) std::printf("applied %s\n", m.c_str());
       return 0;

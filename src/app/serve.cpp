@@ -38,7 +38,7 @@ int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
 /// that is down (the spool absorbs until it returns, and writers check again).
 bool schema_acceptable(const store::database_config& db) {
   try {
-    auto problem = store::check_schema(db.url);
+    auto problem = store::check_schema(store::connection_string(db));
     if (!problem.empty()) {
       spdlog::critical("{}", problem);
       return false;
@@ -57,7 +57,7 @@ int serve(const daemon_config& config) {
                config.listen.port, config.store.workers, config.spool.kind, config.spool.dir);
 
   if (config.database.migrate_on_start) {
-    for (const auto& name : store::migrate(config.database.url)) spdlog::info("applied migration {}", name);
+    for (const auto& name : store::migrate(store::connection_string(config.database))) spdlog::info("applied migration {}", name);
   }
   if (!schema_acceptable(config.database)) return 1;
 

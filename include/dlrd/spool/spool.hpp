@@ -38,6 +38,8 @@ struct stats {
   std::uint64_t backlog_bytes = 0;
   std::uint64_t appends_full = 0;
   std::uint64_t appends_failed = 0;
+  std::uint64_t groups_written = 0;    ///< file spool: group commits (one write each)
+  std::uint64_t syncs = 0;             ///< file spool: fdatasync calls on segments
 };
 
 /// Thread-safety: every member function may be called from any thread.

@@ -25,6 +25,9 @@ struct store_config {
 };
 
 void parse(config::section& s, database_config& out);
+
+/// The libpq connection string for `db`, with connect_timeout applied.
+std::string connection_string(const database_config& db);
 void parse(config::section& s, store_config& out);
 
 }  // namespace dlrd::store

@@ -1,0 +1,36 @@
+// The `spool` config section, and opening the journal it describes.
+#pragma once
+
+#include <dlrd/config/yaml.hpp>
+#include <dlrd/spool/file_journal.hpp>
+#include <dlrd/spool/spool.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace dlrd::spool {
+
+struct spool_config {
+  std::string kind = "file";                      ///< "file" (durable) or "memory" (tests, lossy)
+  std::string dir = "/var/lib/dlrd/spool";        ///< segment files and the checkpoint
+  std::size_t segment_bytes = 64u << 20;          ///< rotate once a segment reaches this size
+  std::size_t max_bytes = std::size_t{1} << 30;   ///< live segments + queued; beyond it appends get `full`
+  bool fsync = true;                              ///< `fsync: always`; false is `never` (loses acks on power loss)
+  std::size_t memory_max_records = 1'000'000;     ///< for kind memory
+  std::chrono::milliseconds checkpoint_interval{200};
+  /// Durable records kept in memory for writers that keep up; past it they are read
+  /// back from the segment files. Not read from YAML.
+  std::size_t cache_bytes = 64u << 20;
+};
+
+/// Reads `kind`, `dir`, `segment_bytes`, `max_bytes`, `fsync`, `memory_max_records`,
+/// `checkpoint_interval`; the caller reports unknown keys (section::finish).
+void parse(config::section& s, spool_config& out);
+
+/// Opens the journal `config.kind` names: the file spool (after recovery, which fills
+/// `report`) or the memory spool (an empty report).
+std::unique_ptr<journal> open_journal(const spool_config& config, recovery_report& report);
+
+}  // namespace dlrd::spool

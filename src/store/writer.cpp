@@ -1,0 +1,394 @@
+// Writes batches of ingest records to PostgreSQL: merged in memory, one set-based statement
+// per transaction, retried on connection loss, and poison records set aside in quarantine.
+#include <dlrd/store/writer.hpp>
+
+#include <dlrd/report/time.hpp>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace dlrd::store {
+
+namespace {
+
+using report::delivery_report;
+using report::quarantined_payload;
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+// Ties on order_key differ only in columns the rule does not rank (provider, recipient, ...);
+// ranking them too makes the merged batch independent of arrival order.
+auto full_key(const delivery_report& r) {
+  return std::tuple_cat(report::order_key(r),
+                        std::make_tuple(std::string_view(r.provider), r.received_at, r.event_time_from_gateway,
+                                        r.recipient, r.sender, r.parts, r.cost));
+}
+
+// One statement, one round trip: events (deduplicated by their UNIQUE key), the winners'
+// upsert under the convergence rule, and quarantine rows. The row comparison mirrors
+// report::order_key; NULL status_at sorts first, as does a row never touched by a report.
+constexpr const char* write_statement_head = R"sql(
+WITH
+ev AS (
+  INSERT INTO dlr_events (message_id, status, raw_status, event_at, event_time_from_gateway,
+                          received_at, provider, recipient, error_code, parts, cost)
+  SELECT e.message_id, e.status, e.raw_status, e.event_at, e.from_gateway,
+         e.received_at, e.provider, e.recipient, e.error_code, e.parts, e.cost
+    FROM jsonb_to_recordset($2::jsonb) AS e(message_id text, status text, raw_status text,
+         event_at timestamptz, from_gateway boolean, received_at timestamptz, provider text,
+         recipient text, error_code text, parts int, cost numeric)
+  ON CONFLICT (message_id, status, event_at, provider) DO NOTHING
+  RETURNING 1
+),
+up AS (
+  INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
+                             recipient, sender, parts, cost, delivered_at, sent_at,
+                             created_at, updated_at)
+  SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
+         w.recipient, w.sender, w.parts, w.cost,
+         CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now()
+    FROM jsonb_to_recordset($1::jsonb) AS w(message_id text, status text, raw_status text,
+         event_at timestamptz, provider text, recipient text, sender text, error_code text,
+         parts int, cost numeric)
+  ON CONFLICT (message_id) DO UPDATE SET
+    status = excluded.status,
+    raw_status = excluded.raw_status,
+    status_at = excluded.status_at,
+    error_code = excluded.error_code,
+    provider = excluded.provider,
+    delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
+    recipient = coalesce(s.recipient, excluded.recipient),
+    sender = coalesce(s.sender, excluded.sender),
+    parts = coalesce(s.parts, excluded.parts),
+    cost = coalesce(s.cost, excluded.cost),
+    updated_at = now()
+  WHERE (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status),
+         excluded.raw_status COLLATE "C", coalesce(excluded.error_code, '') COLLATE "C")
+      > (dlr_status_class(s.status), coalesce(s.status_at, '-infinity'), dlr_status_ordinal(s.status),
+         coalesce(s.raw_status, '') COLLATE "C", coalesce(s.error_code, '') COLLATE "C")
+  RETURNING 1
+),
+q AS (
+  INSERT INTO dlr_quarantine (received_at, provider, reason, field, content_type, body)
+  SELECT q.received_at, q.provider, q.reason, q.field, q.content_type, decode(q.body_hex, 'hex')
+    FROM jsonb_to_recordset($3::jsonb) AS q(received_at timestamptz, provider text, reason text,
+         field text, content_type text, body_hex text)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q))sql";
+
+// Applies to this transaction only (like SET LOCAL) without costing a round trip of its own.
+constexpr const char* async_commit_term = ", set_config('synchronous_commit', 'off', true)";
+
+constexpr const char* write_statement_name = "dlrd_write_batch";
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
+
+template <typename T>
+json optional_json(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json report_json(const delivery_report& r) {
+  return json{
+      {"message_id", r.message_id},
+      {"status", report::to_string(r.canonical)},
+      {"raw_status", r.raw_status},
+      {"event_at", report::format_timestamp(r.event_at)},
+      {"from_gateway", r.event_time_from_gateway},
+      {"received_at", report::format_timestamp(r.received_at)},
+      {"provider", r.provider},
+      {"recipient", optional_json(r.recipient)},
+      {"sender", optional_json(r.sender)},
+      {"error_code", optional_json(r.error_code)},
+      {"parts", optional_json(r.parts)},
+      {"cost", optional_json(r.cost)},
+  };
+}
+
+json quarantine_json(const quarantined_payload& p) {
+  return json{
+      {"received_at", report::format_timestamp(p.received_at)},
+      {"provider", p.provider},
+      {"reason", p.reason},
+      {"field", p.field},
+      {"content_type", p.content_type},
+      {"body_hex", hex(p.body)},
+  };
+}
+
+// Text columns take UTF-8 only; a byte the gateway got wrong must not fail the batch.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The statement's three parameters for a set of records.
+struct batch_params {
+  std::string winners = "[]";
+  std::string events = "[]";
+  std::string quarantine = "[]";
+  std::size_t reports = 0;
+};
+
+batch_params make_params(std::span<const report::ingest_record> batch, bool history) {
+  std::vector<delivery_report> reports;
+  json quarantine = json::array();
+  for (const auto& rec : batch) {
+    if (const auto* r = std::get_if<delivery_report>(&rec)) {
+      reports.push_back(*r);
+    } else {
+      quarantine.push_back(quarantine_json(std::get<quarantined_payload>(rec)));
+    }
+  }
+  batch_params p;
+  p.reports = reports.size();
+  p.quarantine = dump(quarantine);
+  json winners = json::array();
+  for (const auto& r : merge_batch(reports)) winners.push_back(report_json(r));
+  p.winners = dump(winners);
+  if (history) {
+    // Same key order in every writer, so two writers never wait on each other's events in a cycle.
+    std::sort(reports.begin(), reports.end(), [](const delivery_report& a, const delivery_report& b) {
+      return std::tie(a.message_id, a.canonical, a.event_at, a.provider) <
+             std::tie(b.message_id, b.canonical, b.event_at, b.provider);
+    });
+    json events = json::array();
+    for (const auto& r : reports) events.push_back(report_json(r));
+    p.events = dump(events);
+  }
+  return p;
+}
+
+// SQLSTATE classes that belong to one record's values, not to the batch or the server.
+bool is_data_error(const std::string& state) {
+  return state.starts_with("22") || state.starts_with("23") || state.starts_with("54");
+}
+
+bool is_connection_error(const std::string& state) {
+  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+// The server's message without libpq's "ERROR:  " prefix and trailing newline, for one-line logs.
+std::string message_of(const std::exception& e) {
+  std::string_view m = e.what();
+  for (std::string_view prefix : {"ERROR:", "FATAL:"}) {
+    if (m.starts_with(prefix)) m.remove_prefix(prefix.size());
+  }
+  while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+  auto end = m.find('\n');
+  return std::string(m.substr(0, end));
+}
+
+// PostgreSQL text cannot hold NUL; the quarantine row for a poison record must always fit.
+std::string without_nul(std::string s) {
+  std::erase(s, '\0');
+  return s;
+}
+
+// A report PostgreSQL refuses is kept as JSON in quarantine (the body is bytea, so any byte
+// survives), with the server's reason.
+quarantined_payload poison(const report::ingest_record& rec, const pqxx::sql_error& e) {
+  std::string reason = without_nul("store: " + e.sqlstate() + ": " + message_of(e));
+  if (const auto* r = std::get_if<delivery_report>(&rec)) {
+    return quarantined_payload{without_nul(r->provider), reason, "", "application/json", dump(report_json(*r)),
+                               r->received_at};
+  }
+  auto p = std::get<quarantined_payload>(rec);
+  return quarantined_payload{without_nul(p.provider), reason + " (" + without_nul(p.reason) + ")",
+                             without_nul(p.field), without_nul(p.content_type), std::move(p.body), p.received_at};
+}
+
+
+}  // namespace
+
+std::vector<delivery_report> merge_batch(std::span<const delivery_report> reports) {
+  std::vector<const delivery_report*> sorted;
+  sorted.reserve(reports.size());
+  for (const auto& r : reports) sorted.push_back(&r);
+  // By message_id, best report first within each message.
+  std::sort(sorted.begin(), sorted.end(), [](const delivery_report* a, const delivery_report* b) {
+    if (a->message_id != b->message_id) return a->message_id < b->message_id;
+    return full_key(*a) > full_key(*b);
+  });
+  std::vector<delivery_report> winners;
+  for (const auto* r : sorted) {
+    if (winners.empty() || winners.back().message_id != r->message_id) winners.push_back(*r);
+  }
+  return winners;
+}
+
+struct writer::impl {
+  database_config db;
+  store_config config;
+  std::string statement;
+  std::unique_ptr<pqxx::connection> conn;
+
+  std::atomic<bool> connected{false};
+  mutable std::mutex error_mutex;
+  std::string error;
+
+  // Rate limit for failure logs: one line when trouble starts, then a reminder now and then.
+  bool failing = false;
+  std::size_t failed_attempts = 0;
+  std::chrono::steady_clock::time_point last_log{};
+
+  impl(database_config d, store_config c) : db(std::move(d)), config(c) {
+    statement = write_statement_head;
+    if (!config.synchronous_commit) statement += async_commit_term;
+  }
+
+  pqxx::connection& connection() {
+    if (!conn || !conn->is_open()) {
+      conn.reset();
+      auto c = std::make_unique<pqxx::connection>(connection_string(db));
+      c->prepare(write_statement_name, statement);
+      conn = std::move(c);
+    }
+    return *conn;
+  }
+
+  static write_outcome run(pqxx::transaction_base& tx, const batch_params& p) {
+    auto row = tx.exec_prepared1(write_statement_name, p.winners, p.events, p.quarantine);
+    write_outcome out;
+    out.events_added = row[0].as<std::size_t>();
+    out.rows_changed = row[1].as<std::size_t>();
+    out.quarantined = row[2].as<std::size_t>();
+    return out;
+  }
+
+  write_outcome write_set(const batch_params& p) {
+    pqxx::work tx(connection());
+    auto out = run(tx, p);
+    tx.commit();
+    return out;
+  }
+
+  // After a data error: each record in its own savepoint, so only the refused ones go to quarantine.
+  write_outcome write_one_by_one(std::span<const report::ingest_record> batch) {
+    pqxx::work tx(connection());
+    write_outcome total;
+    for (const auto& rec : batch) {
+      auto single = make_params(std::span(&rec, 1), config.history);
+      write_outcome out;
+      try {
+        tx.exec0("SAVEPOINT dlrd_record");
+        out = run(tx, single);
+        tx.exec0("RELEASE SAVEPOINT dlrd_record");
+      } catch (const pqxx::sql_error& e) {
+        if (!is_data_error(e.sqlstate())) throw;
+        tx.exec0("ROLLBACK TO SAVEPOINT dlrd_record");
+        spdlog::warn("store: record quarantined: {}: {}", e.sqlstate(), message_of(e));
+        report::ingest_record bad = poison(rec, e);
+        out = run(tx, make_params(std::span(&bad, 1), config.history));
+      }
+      total.events_added += out.events_added;
+      total.rows_changed += out.rows_changed;
+      total.quarantined += out.quarantined;
+    }
+    tx.commit();
+    return total;
+  }
+
+  write_outcome attempt(std::span<const report::ingest_record> batch, const batch_params& p) {
+    try {
+      return write_set(p);
+    } catch (const pqxx::sql_error& e) {
+      if (!is_data_error(e.sqlstate()) || !conn || !conn->is_open()) throw;
+      return write_one_by_one(batch);
+    }
+  }
+
+  void set_error(std::string e) {
+    std::lock_guard lock(error_mutex);
+    error = std::move(e);
+  }
+
+  void succeeded() {
+    if (failing) {
+      spdlog::info("store: PostgreSQL writes resumed after {} failed attempt(s)", failed_attempts);
+    }
+    failing = false;
+    failed_attempts = 0;
+    connected = true;
+    set_error({});
+  }
+
+  void failed(const std::string& what, bool connection_lost) {
+    // Any other error came from the server, so the database was reached.
+    connected = !connection_lost;
+    if (connection_lost) conn.reset();
+    set_error(what);
+    ++failed_attempts;
+    auto now = std::chrono::steady_clock::now();
+    if (!failing) {
+      spdlog::warn("store: {}: {}; retrying", connection_lost ? "lost PostgreSQL connection" : "batch failed", what);
+      last_log = now;
+    } else if (now - last_log > std::chrono::seconds(30)) {
+      spdlog::warn("store: still failing after {} attempts: {}", failed_attempts, what);
+      last_log = now;
+    }
+    failing = true;
+  }
+
+  // Sleeps in short steps so that a stop request is noticed quickly.
+  static void sleep_for(milliseconds total, const std::atomic<bool>& stop) {
+    auto deadline = std::chrono::steady_clock::now() + total;
+    while (!stop && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::min(milliseconds(20), total));
+    }
+  }
+};
+
+writer::writer(database_config db, store_config config)
+    : impl_(std::make_unique<impl>(std::move(db), config)) {}
+
+writer::~writer() = default;
+
+write_outcome writer::write(std::span<const report::ingest_record> batch, const std::atomic<bool>& stop) {
+  const auto params = make_params(batch, impl_->config.history);
+  milliseconds backoff{50};
+  for (;;) {
+    try {
+      auto out = impl_->attempt(batch, params);
+      out.reports = params.reports;
+      impl_->succeeded();
+      return out;
+    } catch (const pqxx::broken_connection& e) {
+      impl_->failed(message_of(e), true);
+    } catch (const pqxx::in_doubt_error& e) {
+      // The commit may or may not have happened. Writing the batch again is harmless: events
+      // are deduplicated by their key and the upsert only moves a row to a strictly greater state.
+      impl_->failed(message_of(e), true);
+    } catch (const pqxx::transaction_rollback& e) {
+      // Serialization failure, deadlock, or a statement whose completion is unknown.
+      impl_->failed(message_of(e), !impl_->conn || !impl_->conn->is_open());
+    } catch (const pqxx::sql_error& e) {
+      impl_->failed(message_of(e), is_connection_error(e.sqlstate()) || !impl_->conn || !impl_->conn->is_open());
+    }
+    if (stop) throw std::runtime_error("store: stopped before the batch was written: " + last_error());
+    impl_->sleep_for(backoff, stop);
+    backoff = std::min(backoff * 2, std::max(impl_->config.retry_backoff_max, milliseconds(1)));
+  }
+}
+
+bool writer::connected() const { return impl_->connected; }
+
+std::string writer::last_error() const {
+  std::lock_guard lock(impl_->error_mutex);
+  return impl_->error;
+}
+
+}  // namespace dlrd::store

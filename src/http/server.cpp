@@ -216,6 +216,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         s.timer.cancel();
         if (ec == bhttp::error::header_limit) {
           co_await fail(s, bhttp::status::request_header_fields_too_large, "request header exceeds the limit");
+        } else if (ec == bhttp::error::body_limit) {
+          // Beast checks Content-Length against the body limit as soon as the header is in.
+          co_await fail(s, bhttp::status::payload_too_large,
+                        "declared body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes");
         } else if (s.timed_out) {
           co_await fail(s, bhttp::status::request_timeout, "request header not received in time");
         } else if (is_malformed(ec)) {

@@ -42,6 +42,7 @@ tally() {  # tally LOGFILE
 }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for dir in build/test build/test-asan; do
   echo "== ctest $dir"

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cctype>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -154,12 +155,12 @@ struct client::impl {
   }
 };
 
-client::client(int port) : impl_(new impl) {
+client::client(int port) : impl_(std::make_unique<impl>()) {
   impl_->port = port;
   impl_->connect();
 }
 
-client::~client() { delete impl_; }
+client::~client() = default;
 
 http_reply client::send(std::string_view method, std::string_view target, std::string_view body,
                         std::string_view content_type) {
@@ -225,6 +226,22 @@ int status_of(std::string_view raw) {
   auto sp = raw.find(' ');
   if (sp == std::string_view::npos || sp + 4 > raw.size()) return 0;
   return std::atoi(std::string(raw.substr(sp + 1, 3)).c_str());
+}
+
+std::string run_command(const std::string& command, int& exit_code) {
+  exit_code = -1;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return {};
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    auto n = std::fread(buf, 1, sizeof buf, pipe);
+    if (n == 0) break;
+    out.append(buf, n);
+  }
+  int st = ::pclose(pipe);
+  if (st != -1 && WIFEXITED(st)) exit_code = WEXITSTATUS(st);
+  return out;
 }
 
 }  // namespace dlrd::e2e

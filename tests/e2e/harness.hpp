@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -71,7 +72,7 @@ class client {
 
  private:
   struct impl;
-  impl* impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 /// Writes raw bytes on a fresh connection, then reads until the server closes it or
@@ -81,5 +82,9 @@ std::string raw_exchange(int port, std::string_view bytes, std::chrono::millisec
 
 /// The status code of a raw HTTP answer ("HTTP/1.1 431 ..." → 431), 0 if none.
 int status_of(std::string_view raw_response);
+
+/// Runs `command` with /bin/sh and returns its stdout; `exit_code` gets its exit status
+/// (-1 when it did not exit normally).
+std::string run_command(const std::string& command, int& exit_code);
 
 }  // namespace dlrd::e2e

@@ -108,11 +108,13 @@ TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
   // The quarantined payloads are in dlr_quarantine with their reasons, raw.
   pqxx::connection conn(db.url());
   std::vector<std::pair<std::string, std::string>> q;
-  for (int i = 0; i < 100 && q.size() < 2; ++i) {
+  bool edge_row = false;
+  for (int i = 0; i < 600 && (q.size() < 2 || !edge_row); ++i) {
     pqxx::work tx(conn);
     q.clear();
     for (const auto& row : tx.exec("SELECT reason, field FROM dlr_quarantine ORDER BY id"))
       q.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+    edge_row = tx.exec1("SELECT count(*) FROM sms_logs WHERE message_id = 'edge-1'")[0].as<int>() == 1;
     tx.commit();
     std::this_thread::sleep_for(50ms);
   }
@@ -141,8 +143,16 @@ TEST(http_edge_cases, reject_mode_answers_400_naming_the_field_and_stores_nothin
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find(R"("field":"status")"), std::string::npos) << r.body;
   EXPECT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
-  std::this_thread::sleep_for(500ms);
+  // Once the report sent after the rejected one is stored, the rejected one would be too.
   pqxx::connection conn(db.url());
+  int stored = 0;
+  for (int i = 0; i < 600 && stored == 0; ++i) {
+    pqxx::work poll(conn);
+    stored = poll.exec1("SELECT count(*) FROM sms_logs WHERE message_id = 'edge-1'")[0].as<int>();
+    poll.commit();
+    if (stored == 0) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(stored, 1);
   pqxx::work tx(conn);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM dlr_quarantine")[0].as<int>(), 0);
   tx.commit();

@@ -212,7 +212,7 @@ TEST_F(pipeline, sigterm_under_load_exits_zero_and_loses_nothing_acked) {
   ASSERT_TRUE(again.wait_ready()) << again.log();
   pqxx::connection conn(db_.url());
   long long found = 0;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 600; ++i) {
     pqxx::work tx(conn);
     found = tx.exec1("SELECT count(*) FROM sms_logs WHERE status = 'delivered'")[0].as<long long>();
     tx.commit();

@@ -14,7 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -82,8 +82,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   listen_config listen;
   handler handle;
   spool::journal& journal;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // One single-threaded io_context per I/O thread: a session lives on one thread for its
+  // whole life, so it needs no strand and its handlers take no locks.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::size_t next_context = 0;
+  tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
 
@@ -94,17 +98,32 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::atomic<std::uint64_t> accepted{0}, refused{0}, requests{0}, r2xx{0}, r4xx{0}, r5xx{0};
 
   impl(listen_config l, handler_config h, spool::journal& j)
-      : listen(std::move(l)), handle(std::move(h)), journal(j), ioc(listen.threads) {}
+      : listen(std::move(l)), handle(std::move(h)), journal(j), contexts(make_contexts(listen.threads)),
+        acceptor(*contexts.front()) {
+    for (auto& c : contexts) guards.push_back(asio::make_work_guard(*c));
+  }
+
+  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int n) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < std::max(n, 1); ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+
+  asio::io_context& pick_context() {
+    auto& c = *contexts[next_context];
+    next_context = (next_context + 1) % contexts.size();
+    return c;
+  }
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
       error_code ec;
-      auto socket = co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      auto socket = co_await acceptor.async_accept(pick_context(), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping) co_return;
         // EMFILE and friends: pause instead of spinning, the listener stays up.
         spdlog::warn("accept failed: {}", ec.message());
-        asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+        asio::steady_timer t(acceptor.get_executor(), std::chrono::milliseconds(50));
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
@@ -304,7 +323,7 @@ void server::start() {
   if (!ec) d.acceptor.bind(ep, ec);
   if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::system_error(ec, "cannot listen on " + where);
-  asio::co_spawn(d.ioc, d.accept_loop(), [](std::exception_ptr e) {
+  asio::co_spawn(*d.contexts.front(), d.accept_loop(), [](std::exception_ptr e) {
     if (e) {
       try {
         std::rethrow_exception(e);
@@ -313,8 +332,8 @@ void server::start() {
       }
     }
   });
-  for (int i = 0; i < d.listen.threads; ++i) {
-    d.threads.emplace_back([&d] { d.ioc.run(); });
+  for (auto& c : d.contexts) {
+    d.threads.emplace_back([ctx = c.get()] { ctx->run(); });
   }
 }
 
@@ -356,7 +375,8 @@ void server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(d.sessions_mutex);
     d.sessions_done.wait_for(lock, std::chrono::seconds(2), [&d] { return d.sessions.empty(); });
   }
-  d.ioc.stop();
+  d.guards.clear();
+  for (auto& c : d.contexts) c->stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();
 }

@@ -40,7 +40,7 @@ ev AS (
                           received_at, provider, recipient, error_code, parts, cost)
   SELECT e.message_id, e.status, e.raw_status, e.event_at, e.from_gateway,
          e.received_at, e.provider, e.recipient, e.error_code, e.parts, e.cost
-    FROM jsonb_to_recordset($2::jsonb) AS e(message_id text, status text, raw_status text,
+    FROM json_to_recordset($2::json) AS e(message_id text, status text, raw_status text,
          event_at timestamptz, from_gateway boolean, received_at timestamptz, provider text,
          recipient text, error_code text, parts int, cost numeric)
   ON CONFLICT (message_id, status, event_at, provider) DO NOTHING
@@ -53,7 +53,7 @@ up AS (
   SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
          w.recipient, w.sender, w.parts, w.cost,
          CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now()
-    FROM jsonb_to_recordset($1::jsonb) AS w(message_id text, status text, raw_status text,
+    FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
          event_at timestamptz, provider text, recipient text, sender text, error_code text,
          parts int, cost numeric)
   ON CONFLICT (message_id) DO UPDATE SET
@@ -77,7 +77,7 @@ up AS (
 q AS (
   INSERT INTO dlr_quarantine (received_at, provider, reason, field, content_type, body)
   SELECT q.received_at, q.provider, q.reason, q.field, q.content_type, decode(q.body_hex, 'hex')
-    FROM jsonb_to_recordset($3::jsonb) AS q(received_at timestamptz, provider text, reason text,
+    FROM json_to_recordset($3::json) AS q(received_at timestamptz, provider text, reason text,
          field text, content_type text, body_hex text)
   RETURNING 1
 )
@@ -97,6 +97,60 @@ std::string hex(std::string_view bytes) {
     out.push_back(digits[c & 0xf]);
   }
   return out;
+}
+
+// The batch is serialised straight into the statement's JSON text: building a JSON DOM per
+// report cost more than the rest of the writer together.
+void append_json_string(std::string& out, std::string_view v) {
+  static constexpr char hexdigits[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hexdigits[c >> 4]);
+          out.push_back(hexdigits[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_field(std::string& out, std::string_view key, std::string_view value) {
+  out.push_back(',');
+  append_json_string(out, key);
+  out.push_back(':');
+  append_json_string(out, value);
+}
+
+void append_optional(std::string& out, std::string_view key, const std::optional<std::string>& value) {
+  if (!value) return;  // absent keys read as NULL in json_to_recordset
+  append_field(out, key, std::string_view(*value));
+}
+
+void append_report_json(std::string& out, const delivery_report& r) {
+  out += "{\"message_id\":";
+  append_json_string(out, r.message_id);
+  append_field(out, "status", report::to_string(r.canonical));
+  append_field(out, "raw_status", r.raw_status);
+  append_field(out, "event_at", report::format_timestamp(r.event_at));
+  out += r.event_time_from_gateway ? ",\"from_gateway\":true" : ",\"from_gateway\":false";
+  append_field(out, "received_at", report::format_timestamp(r.received_at));
+  append_field(out, "provider", r.provider);
+  append_optional(out, "recipient", r.recipient);
+  append_optional(out, "sender", r.sender);
+  append_optional(out, "error_code", r.error_code);
+  if (r.parts) {
+    out += ",\"parts\":";
+    out += std::to_string(*r.parts);
+  }
+  append_optional(out, "cost", r.cost);
+  out.push_back('}');
 }
 
 template <typename T>
@@ -156,18 +210,25 @@ batch_params make_params(std::span<const report::ingest_record> batch, bool hist
   batch_params p;
   p.reports = reports.size();
   p.quarantine = dump(quarantine);
-  json winners = json::array();
-  for (const auto& r : merge_batch(reports)) winners.push_back(report_json(r));
-  p.winners = dump(winners);
+  auto as_json_array = [](const std::vector<delivery_report>& rs) {
+    std::string out;
+    out.reserve(rs.size() * 320);
+    out.push_back('[');
+    for (const auto& r : rs) {
+      if (out.size() > 1) out.push_back(',');
+      append_report_json(out, r);
+    }
+    out.push_back(']');
+    return out;
+  };
+  p.winners = as_json_array(merge_batch(reports));
   if (history) {
     // Same key order in every writer, so two writers never wait on each other's events in a cycle.
     std::sort(reports.begin(), reports.end(), [](const delivery_report& a, const delivery_report& b) {
       return std::tie(a.message_id, a.canonical, a.event_at, a.provider) <
              std::tie(b.message_id, b.canonical, b.event_at, b.provider);
     });
-    json events = json::array();
-    for (const auto& r : reports) events.push_back(report_json(r));
-    p.events = dump(events);
+    p.events = as_json_array(reports);
   }
   return p;
 }

@@ -119,11 +119,30 @@ std::string format_timestamp(time_point t) {
   rest -= m;
   auto s = duration_cast<seconds>(rest);
   rest -= s;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(h.count()),
-                static_cast<int>(m.count()), static_cast<int>(s.count()), static_cast<long long>(rest.count()));
-  return buf;
+  int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", year, static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()), static_cast<int>(h.count()), static_cast<int>(m.count()),
+                  static_cast<int>(s.count()), static_cast<long long>(rest.count()));
+    return buf;
+  }
+  // Hand-formatted: this runs twice per report on the write path, where snprintf showed up.
+  char buf[28] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&buf](int pos, long long value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[pos + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, year, 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, h.count(), 2);
+  put(14, m.count(), 2);
+  put(17, s.count(), 2);
+  put(20, rest.count(), 6);
+  return std::string(buf, 27);
 }
 
 time_point now() noexcept {

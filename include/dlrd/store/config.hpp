@@ -21,7 +21,10 @@ struct store_config {
   std::chrono::milliseconds batch_linger{5};        ///< wait for a fuller batch at most this long
   std::chrono::milliseconds retry_backoff_max{5000};
   bool history = true;                              ///< write dlr_events
-  bool synchronous_commit = true;                   ///< off is safe only with the durable spool
+  /// false commits asynchronously. Not crash-safe yet: the spool trims a record once its
+  /// commit returns, before PostgreSQL has flushed it; it needs the checkpoint to wait for
+  /// the WAL flush position (pg_current_wal_flush_lsn) first.
+  bool synchronous_commit = true;
 };
 
 void parse(config::section& s, database_config& out);

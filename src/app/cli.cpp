@@ -31,7 +31,9 @@ const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> all = {
       {"serve", {"dlrd serve [--config FILE]",
                  "Receive delivery reports over HTTP, spool them durably and write them to PostgreSQL.\n"
-                 "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready."}},
+                 "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready.\n"
+                 "SIGHUP re-reads the file: log.level and shutdown.* change live; an invalid file is\n"
+                 "refused and the running configuration kept. Prometheus metrics: GET /metrics."}},
       {"migrate", {"dlrd migrate [--config FILE]",
                    "Apply the missing schema migrations to the configured database, in order."}},
       {"check-config", {"dlrd check-config [--config FILE]",
@@ -184,7 +186,7 @@ int run_cli(int argc, char** argv) {
     }
   }
   try {
-    return serve(*config);
+    return serve(*config, opts->config);
   } catch (const std::exception& e) {
     spdlog::critical("dlrd serve: {}", e.what());
     return 1;

@@ -1,21 +1,29 @@
-// `dlrd serve`: start in data-flow order, stop in reverse.
+// `dlrd serve`: start in data-flow order, stop in reverse; in between, answer signals,
+// keep systemd informed (STATUS, WATCHDOG) and reload the configuration on SIGHUP.
 #include <dlrd/app/serve.hpp>
 
 #include "writer_pool.hpp"
 
 #include <dlrd/http/server.hpp>
+#include <dlrd/metrics/metrics.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/migrations.hpp>
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <csignal>
+#include <optional>
 #include <pthread.h>
+#include <sstream>
 
 namespace dlrd::app {
 
 namespace {
+
+using std::chrono::milliseconds;
+using clock = std::chrono::steady_clock;
 
 /// Blocks the daemon's signals in every thread; the main thread takes them with sigwait.
 sigset_t block_signals() {
@@ -28,7 +36,7 @@ sigset_t block_signals() {
   return set;
 }
 
-int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
+int wait_signal(const sigset_t& set, milliseconds timeout) {
   timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>((timeout.count() % 1000) * 1'000'000)};
   int sig = sigtimedwait(&set, nullptr, &ts);
   return sig < 0 ? 0 : sig;
@@ -49,10 +57,178 @@ bool schema_acceptable(const store::database_config& db) {
   return true;
 }
 
+/// Spool statistics and connection counters, read when /metrics is rendered.
+void register_gauges(metrics::registry& reg, spool::journal& journal, const http::server& listener) {
+  using metrics::kind;
+  auto spool_stat = [&reg, &journal](const char* name, const char* help, kind k, std::uint64_t spool::stats::*field) {
+    reg.add_callback(name, help, k, [&journal, field] { return static_cast<double>(journal.snapshot().*field); });
+  };
+  spool_stat("dlrd_spool_backlog_records", "Records durable in the spool, not yet committed in PostgreSQL.",
+             kind::gauge, &spool::stats::backlog_records);
+  spool_stat("dlrd_spool_backlog_bytes", "Bytes of the spool's live segments.", kind::gauge,
+             &spool::stats::backlog_bytes);
+  spool_stat("dlrd_spool_records_appended_total", "Records made durable in the spool.", kind::counter,
+             &spool::stats::records_appended);
+  spool_stat("dlrd_spool_records_committed_total", "Spooled records committed in PostgreSQL.", kind::counter,
+             &spool::stats::records_committed);
+  spool_stat("dlrd_spool_appends_full_total", "Appends refused because the spool was full (answered 503).",
+             kind::counter, &spool::stats::appends_full);
+  spool_stat("dlrd_spool_appends_failed_total", "Appends failed by a write or fsync error (answered 503).",
+             kind::counter, &spool::stats::appends_failed);
+  spool_stat("dlrd_spool_groups_written_total", "Group commits written (one write each).", kind::counter,
+             &spool::stats::groups_written);
+  spool_stat("dlrd_spool_syncs_total", "fdatasync calls on spool segments.", kind::counter, &spool::stats::syncs);
+
+  auto conn_stat = [&reg, &listener](const char* name, const char* help, kind k,
+                                     std::uint64_t http::server_counters::*field) {
+    reg.add_callback(name, help, k, [&listener, field] { return static_cast<double>(listener.counters().*field); });
+  };
+  conn_stat("dlrd_connections_active", "Open HTTP connections.", kind::gauge,
+            &http::server_counters::active_connections);
+  conn_stat("dlrd_connections_accepted_total", "HTTP connections accepted.", kind::counter,
+            &http::server_counters::connections_accepted);
+  conn_stat("dlrd_connections_refused_total", "HTTP connections refused over listen.max_connections.",
+            kind::counter, &http::server_counters::connections_refused);
+}
+
+/// sd_notify STATUS and WATCHDOG. WATCHDOG=1 is sent only while every stage shows a
+/// recent heartbeat: each I/O thread's event loop, the spool appender and each writer.
+class systemd_notifier {
+ public:
+  systemd_notifier(const http::server& listener, spool::journal& journal, const writer_pool& writers)
+      : listener_(listener), journal_(journal), writers_(writers) {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+      watchdog_ = std::chrono::duration_cast<milliseconds>(std::chrono::microseconds(usec));
+      // A stage counts as stuck once its heartbeat is older than half the watchdog
+      // interval (stages beat every 250 ms or faster), but never sooner than 2 s.
+      stall_limit_ = std::max(watchdog_ / 2, milliseconds(2000));
+      spdlog::info("systemd watchdog every {} ms; a stage silent for {} ms stops the pings", watchdog_.count(),
+                   stall_limit_.count());
+    }
+    auto s = journal_.snapshot();
+    last_status_at_ = clock::now();
+    last_appended_ = s.records_appended;
+    last_committed_ = s.records_committed;
+  }
+
+  /// How long the main loop may sleep between calls to tick().
+  milliseconds period() const {
+    return watchdog_.count() > 0 ? std::clamp(watchdog_ / 4, milliseconds(100), milliseconds(1000))
+                                 : milliseconds(1000);
+  }
+
+  void tick() {
+    auto now = clock::now();
+    if (watchdog_.count() > 0 && now >= next_ping_) {
+      auto stuck = stuck_stage(now);
+      if (stuck.empty()) {
+        sd_notify(0, "WATCHDOG=1");
+        next_ping_ = now + watchdog_ / 2;
+        if (!reported_stuck_.empty()) spdlog::info("watchdog: every stage makes progress again");
+        reported_stuck_.clear();
+      } else if (stuck != reported_stuck_) {
+        spdlog::error("watchdog: {} made no progress for over {} ms; not pinging systemd", stuck,
+                      stall_limit_.count());
+        reported_stuck_ = stuck;
+      }
+    }
+    if (now - last_status_at_ >= std::chrono::seconds(5)) status(now);
+  }
+
+ private:
+  std::string stuck_stage(clock::time_point now) const {
+    auto too_old = [&](clock::time_point t) { return now - t > stall_limit_; };
+    if (too_old(listener_.oldest_io_heartbeat())) return "an HTTP I/O thread";
+    if (too_old(journal_.snapshot().appender_heartbeat)) return "the spool appender";
+    if (too_old(writers_.oldest_heartbeat())) return "a PostgreSQL writer";
+    return {};
+  }
+
+  void status(clock::time_point now) {
+    auto s = journal_.snapshot();
+    double seconds = std::chrono::duration<double>(now - last_status_at_).count();
+    double acked = static_cast<double>(s.records_appended - last_appended_) / seconds;
+    double committed = static_cast<double>(s.records_committed - last_committed_) / seconds;
+    char line[200];
+    std::snprintf(line, sizeof line, "STATUS=backlog %llu records (%llu bytes), acked %.1f/s, committed %.1f/s",
+                  static_cast<unsigned long long>(s.backlog_records),
+                  static_cast<unsigned long long>(s.backlog_bytes), acked, committed);
+    sd_notify(0, line);
+    last_status_at_ = now;
+    last_appended_ = s.records_appended;
+    last_committed_ = s.records_committed;
+  }
+
+  const http::server& listener_;
+  spool::journal& journal_;
+  const writer_pool& writers_;
+  milliseconds watchdog_{0};
+  milliseconds stall_limit_{0};
+  clock::time_point next_ping_{};
+  std::string reported_stuck_;
+  clock::time_point last_status_at_;
+  std::uint64_t last_appended_ = 0;
+  std::uint64_t last_committed_ = 0;
+};
+
+/// The sections whose change needs a restart, by name.
+std::vector<std::string> restart_sections(const daemon_config& a, const daemon_config& b) {
+  std::vector<std::string> out;
+  if (!(a.listen == b.listen)) out.emplace_back("listen");
+  if (!(a.database == b.database)) out.emplace_back("database");
+  if (!(a.store == b.store)) out.emplace_back("store");
+  if (!(a.spool == b.spool)) out.emplace_back("spool");
+  if (!(a.decode == b.decode)) out.emplace_back("decode");
+  return out;
+}
+
+/// SIGHUP: reads the file again with the same loader. An invalid file is refused as a
+/// whole; a valid one has its live keys (log.level, shutdown.*) applied, and changed
+/// keys that need a restart are named. Returns false when the file was refused.
+bool reload(daemon_config& current, const std::string& path) {
+  daemon_config next;
+  try {
+    next = load_config(path);
+  } catch (const config::config_error& e) {
+    std::istringstream lines(e.what());
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) spdlog::error("reload refused: {}", line);
+    }
+    spdlog::error("reload refused: {} is invalid; still running on the previous configuration", path);
+    return false;
+  }
+  bool changed = false;
+  if (next.log.level != current.log.level) {
+    auto from = spdlog::level::from_str(current.log.level);
+    auto to = spdlog::level::from_str(next.log.level);
+    // Log the change under whichever level is the more verbose, so it shows either way.
+    if (to < from) spdlog::set_level(to);
+    spdlog::info("reload: log.level {} -> {}", current.log.level, next.log.level);
+    spdlog::set_level(to);
+    changed = true;
+  }
+  if (!(next.shutdown == current.shutdown)) {
+    spdlog::info("reload: shutdown.grace {} ms, shutdown.drain_timeout {} ms", next.shutdown.grace.count(),
+                 next.shutdown.drain_timeout.count());
+    changed = true;
+  }
+  auto restart = restart_sections(current, next);
+  for (const auto& section : restart) {
+    spdlog::warn("reload: {}.* changed in {}, but it needs a restart; the running values stay in effect until then",
+                 section, path);
+  }
+  current.log = next.log;
+  current.shutdown = next.shutdown;
+  spdlog::info("reload: {} read; {}", path, changed ? "live changes applied" : "nothing to change live");
+  return true;
+}
+
 }  // namespace
 
-int serve(const daemon_config& config) {
+int serve(const daemon_config& initial, const std::string& config_path) {
   auto signals = block_signals();
+  daemon_config config = initial;
   spdlog::info("dlrd starting: listen {}:{}, {} writer(s), spool {} at {}", config.listen.address,
                config.listen.port, config.store.workers, config.spool.kind, config.spool.dir);
 
@@ -61,11 +237,18 @@ int serve(const daemon_config& config) {
   }
   if (!schema_acceptable(config.database)) return 1;
 
+  metrics::registry registry;
+  registry.get_gauge("dlrd_build_info", "Always 1; the version is a label.", {{"version", DLRD_VERSION}}).set(1);
+  auto& reloads_ok = registry.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.",
+                                          {{"result", "applied"}});
+  auto& reloads_refused = registry.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.",
+                                               {{"result", "refused"}});
+
   spool::recovery_report recovery;
   auto journal = spool::open_journal(config.spool, recovery);
   spdlog::info("spool recovered: {}", spool::describe(recovery));
 
-  writer_pool writers(*journal, config.database, config.store);
+  writer_pool writers(*journal, config.database, config.store, &registry);
   writers.start();
 
   http::handler_config handling;
@@ -76,15 +259,23 @@ int serve(const daemon_config& config) {
     return http::readiness{true, "degraded: " + problem + "; spool absorbing " +
                                      std::to_string(journal->snapshot().backlog_records) + " records"};
   };
-  http::server listener(config.listen, handling, *journal);
+  handling.metrics = [&registry] { return registry.render(); };
+  http::server listener(config.listen, handling, *journal, &registry);
+  register_gauges(registry, *journal, listener);
   listener.start();
   spdlog::info("listening on {}:{}", config.listen.address, listener.port());
   sd_notify(0, "READY=1");
 
+  systemd_notifier notifier(listener, *journal, writers);
   for (;;) {
-    int sig = wait_signal(signals, std::chrono::seconds(5));
+    int sig = wait_signal(signals, notifier.period());
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) spdlog::info("SIGHUP: reload is not supported yet; configuration unchanged");
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      (reload(config, config_path) ? reloads_ok : reloads_refused).inc();
+      sd_notify(0, "READY=1");
+    }
+    notifier.tick();
   }
 
   sd_notify(0, "STOPPING=1");
@@ -94,9 +285,9 @@ int serve(const daemon_config& config) {
 
   spdlog::info("draining {} spooled record(s) for at most {} ms", journal->snapshot().backlog_records,
                config.shutdown.drain_timeout.count());
-  auto deadline = std::chrono::steady_clock::now() + config.shutdown.drain_timeout;
-  while (journal->snapshot().backlog_records > 0 && std::chrono::steady_clock::now() < deadline) {
-    int sig = wait_signal(signals, std::chrono::milliseconds(20));
+  auto deadline = clock::now() + config.shutdown.drain_timeout;
+  while (journal->snapshot().backlog_records > 0 && clock::now() < deadline) {
+    int sig = wait_signal(signals, milliseconds(20));
     if (sig == SIGTERM || sig == SIGINT) {
       // Safe: everything acked is in the spool and replays at the next start.
       spdlog::warn("second signal: exiting now, {} record(s) stay in the spool",

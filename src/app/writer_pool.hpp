@@ -1,6 +1,7 @@
 // Writer threads: take durable records from the spool, write them to PostgreSQL, commit.
 #pragma once
 
+#include <dlrd/metrics/metrics.hpp>
 #include <dlrd/spool/spool.hpp>
 #include <dlrd/store/writer.hpp>
 
@@ -12,10 +13,15 @@
 
 namespace dlrd::app {
 
-/// Thread-safety: start/stop from the controlling thread; status() from any thread.
+/// Thread-safety: start/stop from the controlling thread; the observers from any thread.
 class writer_pool {
  public:
-  writer_pool(spool::journal& journal, store::database_config db, store::store_config config);
+  /// With `metrics` (which must outlive the pool), each batch is observed in
+  /// dlrd_writer_batch_size and dlrd_writer_batch_seconds, and the writers' totals are
+  /// exposed as dlrd_db_errors_total, dlrd_db_reconnects_total and
+  /// dlrd_writer_reports_committed_total.
+  writer_pool(spool::journal& journal, store::database_config db, store::store_config config,
+              metrics::registry* metrics = nullptr);
   ~writer_pool();
 
   void start();
@@ -26,6 +32,12 @@ class writer_pool {
   /// Empty when every writer's last attempt reached PostgreSQL; else the last error.
   std::string database_problem() const;
   std::uint64_t rows_committed() const { return reports_committed_; }
+  /// Summed over the writers.
+  store::writer_counters counters() const;
+  /// The oldest of the writers' last signs of life: a writer is alive while it waits for
+  /// records, between attempts and in backoff, not while a connect or query hangs.
+  /// now() before start().
+  std::chrono::steady_clock::time_point oldest_heartbeat() const;
 
  private:
   void run(std::size_t index);
@@ -35,6 +47,9 @@ class writer_pool {
   store::store_config config_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> reports_committed_{0};
+  metrics::histogram* batch_size_ = nullptr;
+  metrics::histogram* batch_seconds_ = nullptr;
+  std::unique_ptr<std::atomic<std::int64_t>[]> loop_beats_;  // steady ticks, per writer
   std::vector<std::unique_ptr<store::writer>> writers_;
   std::vector<std::thread> threads_;
 };

@@ -194,6 +194,53 @@ void section::read_list(std::string_view key, std::vector<std::string>& out) {
   }
 }
 
+void section::read_map(std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+  impl_->used.insert(std::string(key));
+  if (!impl_->node.IsMap()) return;
+  YAML::Node n = impl_->node[std::string(key)];
+  if (!n.IsDefined() || n.IsNull()) return;
+  if (!n.IsMap()) {
+    error(key, "expected a mapping of names to strings");
+    return;
+  }
+  out.clear();
+  for (const auto& kv : n) {
+    if (!kv.second.IsScalar()) {
+      diag_->add(line_of(kv.second), join(join(path_, key), kv.first.Scalar()), "expected a string");
+      continue;
+    }
+    std::string err;
+    auto v = expand_env(kv.second.Scalar(), err);
+    if (!v) {
+      diag_->add(line_of(kv.second), join(join(path_, key), kv.first.Scalar()), err);
+      continue;
+    }
+    out.emplace_back(kv.first.Scalar(), *v);
+  }
+}
+
+std::optional<std::vector<section>> section::children(std::string_view key) {
+  impl_->used.insert(std::string(key));
+  std::vector<section> out;
+  if (!impl_->node.IsMap()) return out;
+  YAML::Node n = impl_->node[std::string(key)];
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsSequence()) {
+    error(key, "expected a list of mappings");
+    return std::nullopt;
+  }
+  std::size_t i = 0;
+  for (const auto& item : n) {
+    auto path = join(path_, key) + "[" + std::to_string(i++) + "]";
+    if (!item.IsMap()) {
+      diag_->add(line_of(item), path, "expected a mapping");
+      return std::nullopt;
+    }
+    out.emplace_back(item, path, *diag_);
+  }
+  return out;
+}
+
 std::optional<section> section::child(std::string_view key) {
   impl_->used.insert(std::string(key));
   if (!impl_->node.IsMap()) return std::nullopt;
@@ -204,6 +251,28 @@ std::optional<section> section::child(std::string_view key) {
     return std::nullopt;
   }
   return section(n, join(path_, key), *diag_);
+}
+
+std::optional<std::vector<section>> section::child_list(std::string_view key) {
+  impl_->used.insert(std::string(key));
+  if (!impl_->node.IsMap()) return std::nullopt;
+  YAML::Node n = impl_->node[std::string(key)];
+  if (!n.IsDefined() || n.IsNull()) return std::nullopt;
+  std::vector<section> items;
+  if (!n.IsSequence()) {
+    error(key, "expected a list");
+    return items;
+  }
+  std::size_t i = 0;
+  for (const auto& item : n) {
+    std::string item_path = join(path_, key) + "[" + std::to_string(i++) + "]";
+    if (!item.IsMap()) {
+      diag_->add(line_of(item), item_path, "expected a mapping");
+      continue;
+    }
+    items.emplace_back(item, std::move(item_path), *diag_);
+  }
+  return items;
 }
 
 void section::finish() {

@@ -68,6 +68,14 @@ response handler::unavailable(unsigned version, std::string_view reason, int ret
   return res;
 }
 
+std::string_view handler::route_of(std::string_view target) {
+  auto path = path_of(target);
+  for (std::string_view known : {"/webhooks/smspm", "/healthz", "/readyz", "/metrics"}) {
+    if (path == known) return known;
+  }
+  return "other";
+}
+
 outcome handler::handle(const request& req, report::time_point received_at) const {
   auto path = path_of(req.target());
   outcome out;
@@ -93,6 +101,18 @@ outcome handler::handle(const request& req, report::time_point received_at) cons
     if (!r.reason.empty()) j["reason"] = r.reason;
     out.immediate = make_json(req.version(), r.ready ? bhttp::status::ok : bhttp::status::service_unavailable,
                               j.dump());
+    return out;
+  }
+  if (path == "/metrics" && config_.metrics) {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+      out.immediate = method_not_allowed(req, "GET, HEAD");
+      return out;
+    }
+    response res{bhttp::status::ok, req.version()};
+    res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    res.body() = config_.metrics();
+    out.immediate = std::move(res);
     return out;
   }
   out.immediate = error(req.version(), bhttp::status::not_found, "no route for " + std::string(path));

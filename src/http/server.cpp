@@ -3,6 +3,8 @@
 
 #include <dlrd/http/server.hpp>
 
+#include <dlrd/metrics/metrics.hpp>
+
 #include <dlrd/report/codec.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/spool/spool.hpp>
@@ -14,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -27,6 +30,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <limits>
 #include <condition_variable>
 #include <list>
 #include <mutex>
@@ -97,10 +101,59 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   std::atomic<std::uint64_t> accepted{0}, refused{0}, requests{0}, r2xx{0}, r4xx{0}, r5xx{0};
 
-  impl(listen_config l, handler_config h, spool::journal& j)
+  metrics::registry* registry;
+  metrics::histogram* ack_latency = nullptr;
+  metrics::counter* quarantined = nullptr;
+  // Per I/O thread: steady_clock ticks of the event loop's last heartbeat.
+  std::unique_ptr<std::atomic<std::int64_t>[]> heartbeats;
+
+  impl(listen_config l, handler_config h, spool::journal& j, metrics::registry* m)
       : listen(std::move(l)), handle(std::move(h)), journal(j), contexts(make_contexts(listen.threads)),
-        acceptor(*contexts.front()) {
+        acceptor(*contexts.front()), registry(m),
+        heartbeats(std::make_unique<std::atomic<std::int64_t>[]>(contexts.size())) {
     for (auto& c : contexts) guards.push_back(asio::make_work_guard(*c));
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    for (std::size_t i = 0; i < contexts.size(); ++i) heartbeats[i] = now;
+    if (registry) {
+      ack_latency = &registry->get_histogram(
+          "dlrd_ack_latency_seconds", "Time from a callback fully read to its durable answer being ready.",
+          metrics::latency_buckets());
+      quarantined = &registry->get_counter("dlrd_quarantined_total",
+                                           "Undecodable callbacks stored in quarantine (acked once durable).");
+    }
+  }
+
+  /// Beats for the watchdog while the event loop runs; ends when the server stops.
+  asio::awaitable<void> heartbeat(std::size_t index) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!stopping) {
+      heartbeats[index] = std::chrono::steady_clock::now().time_since_epoch().count();
+      t.expires_after(std::chrono::milliseconds(250));
+      error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  void count_route(std::string_view route, unsigned code) {
+    if (!registry) return;
+    registry
+        ->get_counter("dlrd_http_requests_total", "HTTP requests answered, by route and status code.",
+                      {{"route", std::string(route)}, {"code", std::to_string(code)}})
+        .inc();
+  }
+
+  void count_spooled(const std::vector<report::ingest_record>& records) {
+    if (!registry) return;
+    for (const auto& r : records) {
+      if (const auto* d = std::get_if<report::delivery_report>(&r)) {
+        registry
+            ->get_counter("dlrd_reports_total", "Delivery reports acked (durable), by provider and canonical status.",
+                          {{"provider", d->provider}, {"status", std::string(report::to_string(d->canonical))}})
+            .inc();
+      } else {
+        quarantined->inc();
+      }
+    }
   }
 
   static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int n) {
@@ -192,9 +245,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     else ++r5xx;
   }
 
-  asio::awaitable<bool> write(session_state& s, response& res) {
+  asio::awaitable<bool> write(session_state& s, response& res, std::string_view route) {
     res.prepare_payload();
     count(res.result_int());
+    count_route(route, res.result_int());
     error_code ec;
     arm(s, listen.write_timeout);
     co_await bhttp::async_write(s.socket, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -203,10 +257,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   /// Answers an edge error (431, 413, 408, 400) and closes the connection.
-  asio::awaitable<void> fail(session_state& s, bhttp::status code, std::string_view reason) {
+  asio::awaitable<void> fail(session_state& s, bhttp::status code, std::string_view reason,
+                             std::string_view route = "other") {
     auto res = handler::error(11, code, reason);
     res.keep_alive(false);
-    co_await write(s, res);
+    co_await write(s, res, route);
   }
 
   asio::awaitable<void> run_session(std::shared_ptr<session_state> sp) {
@@ -247,12 +302,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         break;
       }
       ++requests;
+      const auto route = handler::route_of(parser.get().target());
       auto declared = parser.content_length();
       if (declared && *declared > listen.body_limit) {
         s.timer.cancel();
         co_await fail(s, bhttp::status::payload_too_large,
                       "body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
-                          std::to_string(listen.body_limit));
+                          std::to_string(listen.body_limit),
+                      route);
         break;
       }
       if (parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
@@ -264,16 +321,17 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       s.timer.cancel();
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          co_await fail(s, bhttp::status::payload_too_large, "body exceeds the limit");
+          co_await fail(s, bhttp::status::payload_too_large, "body exceeds the limit", route);
         } else if (s.timed_out) {
-          co_await fail(s, bhttp::status::request_timeout, "request body not received in time");
+          co_await fail(s, bhttp::status::request_timeout, "request body not received in time", route);
         } else if (is_malformed(ec)) {
-          co_await fail(s, bhttp::status::bad_request, "malformed request: " + ec.message());
+          co_await fail(s, bhttp::status::bad_request, "malformed request: " + ec.message(), route);
         }
         break;
       }
 
       auto req = parser.release();
+      const auto read_done = std::chrono::steady_clock::now();
       auto out = handle.handle(req, report::now());
       response res;
       if (out.spool) {
@@ -282,6 +340,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         for (const auto& r : out.spool->records) payloads.push_back(report::encode(r));
         auto result = co_await async_append(journal, std::move(payloads), asio::use_awaitable);
         if (result == spool::append_result::durable) {
+          if (ack_latency) {
+            ack_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - read_done).count());
+          }
+          count_spooled(out.spool->records);
           res = std::move(out.spool->on_durable);
         } else {
           // Never ack what was not stored (DESIGN.md invariant 2).
@@ -295,7 +357,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       }
       res.version(req.version());
       res.keep_alive(req.keep_alive() && !stopping);
-      if (!co_await write(s, res)) break;
+      if (!co_await write(s, res, route)) break;
       if (!res.keep_alive()) break;
     }
     error_code ignored;
@@ -304,8 +366,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 };
 
-server::server(listen_config listen, handler_config handling, spool::journal& journal)
-    : impl_(std::make_shared<impl>(std::move(listen), std::move(handling), journal)) {}
+server::server(listen_config listen, handler_config handling, spool::journal& journal, metrics::registry* metrics)
+    : impl_(std::make_shared<impl>(std::move(listen), std::move(handling), journal, metrics)) {}
 
 server::~server() {
   if (!impl_->threads.empty()) stop(std::chrono::milliseconds(0));
@@ -332,6 +394,9 @@ void server::start() {
       }
     }
   });
+  for (std::size_t i = 0; i < d.contexts.size(); ++i) {
+    asio::co_spawn(*d.contexts[i], d.heartbeat(i), asio::detached);
+  }
   for (auto& c : d.contexts) {
     d.threads.emplace_back([ctx = c.get()] { ctx->run(); });
   }
@@ -385,6 +450,13 @@ std::uint16_t server::port() const {
   error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
   return ec ? 0 : ep.port();
+}
+
+std::chrono::steady_clock::time_point server::oldest_io_heartbeat() const {
+  auto& d = *impl_;
+  auto oldest = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t i = 0; i < d.contexts.size(); ++i) oldest = std::min(oldest, d.heartbeats[i].load());
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(oldest));
 }
 
 server_counters server::counters() const {

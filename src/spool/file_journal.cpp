@@ -61,6 +61,7 @@ class file_journal final : public journal {
       cursor_ = disk_cursor{recovered.replay_segment, recovered.replay_offset, recovered.replay_seq};
       disk_available_ = recovered.replay_records;
     }
+    stats_.appender_heartbeat = clock::now();
     appender_ = std::thread([this] { run(); });
   }
 
@@ -163,6 +164,7 @@ class file_journal final : public journal {
     for (;;) {
       work_.wait_until(lock, next_checkpoint,
                        [this] { return !queue_.empty() || close_requested_ || stopping_; });
+      stats_.appender_heartbeat = clock::now();
       if (!queue_.empty()) {
         // Take every unit waiting (up to a segment's worth) as one group.
         std::vector<unit> group;

@@ -82,6 +82,7 @@ class memory_journal final : public journal {
     std::lock_guard lock(mutex_);
     auto s = stats_;
     s.backlog_records = held_;
+    s.appender_heartbeat = std::chrono::steady_clock::now();
     return s;
   }
 

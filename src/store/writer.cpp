@@ -2,6 +2,8 @@
 // per transaction, retried on connection loss, and poison records set aside in quarantine.
 #include <dlrd/store/writer.hpp>
 
+#include <dlrd/store/batch_json.hpp>
+
 #include <dlrd/report/time.hpp>
 
 #include <nlohmann/json.hpp>
@@ -48,14 +50,15 @@ ev AS (
 ),
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
-                             recipient, sender, parts, cost, delivered_at, sent_at,
-                             created_at, updated_at)
+                             recipient, sender, country, parts, cost, delivered_at, sent_at,
+                             created_at, updated_at, failure_notice_txid)
   SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
-         w.recipient, w.sender, w.parts, w.cost,
-         CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now()
+         w.recipient, w.sender, w.country, w.parts, w.cost,
+         CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now(),
+         CASE WHEN w.status = ANY($4::text[]) THEN txid_current() END
     FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
-         event_at timestamptz, provider text, recipient text, sender text, error_code text,
-         parts int, cost numeric)
+         event_at timestamptz, provider text, recipient text, sender text, country text,
+         error_code text, parts int, cost numeric)
   ON CONFLICT (message_id) DO UPDATE SET
     status = excluded.status,
     raw_status = excluded.raw_status,
@@ -65,13 +68,24 @@ up AS (
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
     recipient = coalesce(s.recipient, excluded.recipient),
     sender = coalesce(s.sender, excluded.sender),
+    country = coalesce(s.country, excluded.country),
     parts = coalesce(s.parts, excluded.parts),
     cost = coalesce(s.cost, excluded.cost),
-    updated_at = now()
+    updated_at = now(),
+    failure_notice_txid = coalesce(s.failure_notice_txid, excluded.failure_notice_txid)
   WHERE (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status),
          excluded.raw_status COLLATE "C", coalesce(excluded.error_code, '') COLLATE "C")
       > (dlr_status_class(s.status), coalesce(s.status_at, '-infinity'), dlr_status_ordinal(s.status),
          coalesce(s.raw_status, '') COLLATE "C", coalesce(s.error_code, '') COLLATE "C")
+  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.recipient, s.sender, s.country,
+            s.provider, s.status_at, s.failure_notice_txid = txid_current() AS noticed
+),
+notice AS (
+  -- Only the rows this transaction moved into a failed status for the first time.
+  INSERT INTO dlr_alert_outbox (message_id, status, raw_status, error_code, recipient, sender,
+                                country, provider, status_at)
+  SELECT message_id, status, raw_status, error_code, recipient, sender, country, provider, status_at
+    FROM up WHERE noticed
   RETURNING 1
 ),
 q AS (
@@ -81,7 +95,8 @@ q AS (
          field text, content_type text, body_hex text)
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q))sql";
+SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q),
+       (SELECT count(*) FROM notice))sql";
 
 // Applies to this transaction only (like SET LOCAL) without costing a round trip of its own.
 constexpr const char* async_commit_term = ", set_config('synchronous_commit', 'off', true)";
@@ -97,60 +112,6 @@ std::string hex(std::string_view bytes) {
     out.push_back(digits[c & 0xf]);
   }
   return out;
-}
-
-// The batch is serialised straight into the statement's JSON text: building a JSON DOM per
-// report cost more than the rest of the writer together.
-void append_json_string(std::string& out, std::string_view v) {
-  static constexpr char hexdigits[] = "0123456789abcdef";
-  out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(hexdigits[c >> 4]);
-          out.push_back(hexdigits[c & 0xf]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-void append_field(std::string& out, std::string_view key, std::string_view value) {
-  out.push_back(',');
-  append_json_string(out, key);
-  out.push_back(':');
-  append_json_string(out, value);
-}
-
-void append_optional(std::string& out, std::string_view key, const std::optional<std::string>& value) {
-  if (!value) return;  // absent keys read as NULL in json_to_recordset
-  append_field(out, key, std::string_view(*value));
-}
-
-void append_report_json(std::string& out, const delivery_report& r) {
-  out += "{\"message_id\":";
-  append_json_string(out, r.message_id);
-  append_field(out, "status", report::to_string(r.canonical));
-  append_field(out, "raw_status", r.raw_status);
-  append_field(out, "event_at", report::format_timestamp(r.event_at));
-  out += r.event_time_from_gateway ? ",\"from_gateway\":true" : ",\"from_gateway\":false";
-  append_field(out, "received_at", report::format_timestamp(r.received_at));
-  append_field(out, "provider", r.provider);
-  append_optional(out, "recipient", r.recipient);
-  append_optional(out, "sender", r.sender);
-  append_optional(out, "error_code", r.error_code);
-  if (r.parts) {
-    out += ",\"parts\":";
-    out += std::to_string(*r.parts);
-  }
-  append_optional(out, "cost", r.cost);
-  out.push_back('}');
 }
 
 template <typename T>
@@ -191,13 +152,15 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 // The statement's three parameters for a set of records.
 struct batch_params {
+  std::string notice_statuses = "{}";  // a text[] literal of canonical names (no quoting needed)
   std::string winners = "[]";
   std::string events = "[]";
   std::string quarantine = "[]";
   std::size_t reports = 0;
 };
 
-batch_params make_params(std::span<const report::ingest_record> batch, bool history) {
+batch_params make_params(std::span<const report::ingest_record> batch, const store_config& config) {
+  const bool history = config.history;
   std::vector<delivery_report> reports;
   json quarantine = json::array();
   for (const auto& rec : batch) {
@@ -208,27 +171,22 @@ batch_params make_params(std::span<const report::ingest_record> batch, bool hist
     }
   }
   batch_params p;
+  p.notice_statuses = "{";
+  for (const auto& st : config.notice_statuses) {
+    if (p.notice_statuses.size() > 1) p.notice_statuses += ',';
+    p.notice_statuses += st;
+  }
+  p.notice_statuses += '}';
   p.reports = reports.size();
   p.quarantine = dump(quarantine);
-  auto as_json_array = [](const std::vector<delivery_report>& rs) {
-    std::string out;
-    out.reserve(rs.size() * 320);
-    out.push_back('[');
-    for (const auto& r : rs) {
-      if (out.size() > 1) out.push_back(',');
-      append_report_json(out, r);
-    }
-    out.push_back(']');
-    return out;
-  };
-  p.winners = as_json_array(merge_batch(reports));
+  p.winners = reports_json(merge_batch(reports));
   if (history) {
     // Same key order in every writer, so two writers never wait on each other's events in a cycle.
     std::sort(reports.begin(), reports.end(), [](const delivery_report& a, const delivery_report& b) {
       return std::tie(a.message_id, a.canonical, a.event_at, a.provider) <
              std::tie(b.message_id, b.canonical, b.event_at, b.provider);
     });
-    p.events = as_json_array(reports);
+    p.events = reports_json(reports);
   }
   return p;
 }
@@ -298,6 +256,10 @@ struct writer::impl {
   std::unique_ptr<pqxx::connection> conn;
 
   std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> attempts{0}, errors{0}, connections_opened{0};
+  std::atomic<std::int64_t> alive{std::chrono::steady_clock::now().time_since_epoch().count()};
+
+  void beat() { alive = std::chrono::steady_clock::now().time_since_epoch().count(); }
   mutable std::mutex error_mutex;
   std::string error;
 
@@ -317,16 +279,18 @@ struct writer::impl {
       auto c = std::make_unique<pqxx::connection>(connection_string(db));
       c->prepare(write_statement_name, statement);
       conn = std::move(c);
+      ++connections_opened;
     }
     return *conn;
   }
 
   static write_outcome run(pqxx::transaction_base& tx, const batch_params& p) {
-    auto row = tx.exec_prepared1(write_statement_name, p.winners, p.events, p.quarantine);
+    auto row = tx.exec_prepared1(write_statement_name, p.winners, p.events, p.quarantine, p.notice_statuses);
     write_outcome out;
     out.events_added = row[0].as<std::size_t>();
     out.rows_changed = row[1].as<std::size_t>();
     out.quarantined = row[2].as<std::size_t>();
+    out.notices = row[3].as<std::size_t>();
     return out;
   }
 
@@ -342,7 +306,7 @@ struct writer::impl {
     pqxx::work tx(connection());
     write_outcome total;
     for (const auto& rec : batch) {
-      auto single = make_params(std::span(&rec, 1), config.history);
+      auto single = make_params(std::span(&rec, 1), config);
       write_outcome out;
       try {
         tx.exec0("SAVEPOINT dlrd_record");
@@ -353,11 +317,12 @@ struct writer::impl {
         tx.exec0("ROLLBACK TO SAVEPOINT dlrd_record");
         spdlog::warn("store: record quarantined: {}: {}", e.sqlstate(), message_of(e));
         report::ingest_record bad = poison(rec, e);
-        out = run(tx, make_params(std::span(&bad, 1), config.history));
+        out = run(tx, make_params(std::span(&bad, 1), config));
       }
       total.events_added += out.events_added;
       total.rows_changed += out.rows_changed;
       total.quarantined += out.quarantined;
+      total.notices += out.notices;
     }
     tx.commit();
     return total;
@@ -391,6 +356,8 @@ struct writer::impl {
     // Any other error came from the server, so the database was reached.
     connected = !connection_lost;
     if (connection_lost) conn.reset();
+    ++errors;
+    beat();
     set_error(what);
     ++failed_attempts;
     auto now = std::chrono::steady_clock::now();
@@ -405,11 +372,13 @@ struct writer::impl {
   }
 
   // Sleeps in short steps so that a stop request is noticed quickly.
-  static void sleep_for(milliseconds total, const std::atomic<bool>& stop) {
+  void sleep_for(milliseconds total, const std::atomic<bool>& stop) {
     auto deadline = std::chrono::steady_clock::now() + total;
     while (!stop && std::chrono::steady_clock::now() < deadline) {
+      beat();
       std::this_thread::sleep_for(std::min(milliseconds(20), total));
     }
+    beat();
   }
 };
 
@@ -419,11 +388,14 @@ writer::writer(database_config db, store_config config)
 writer::~writer() = default;
 
 write_outcome writer::write(std::span<const report::ingest_record> batch, const std::atomic<bool>& stop) {
-  const auto params = make_params(batch, impl_->config.history);
+  const auto params = make_params(batch, impl_->config);
   milliseconds backoff{50};
   for (;;) {
     try {
+      ++impl_->attempts;
+      impl_->beat();
       auto out = impl_->attempt(batch, params);
+      impl_->beat();
       out.reports = params.reports;
       impl_->succeeded();
       return out;
@@ -446,6 +418,19 @@ write_outcome writer::write(std::span<const report::ingest_record> batch, const 
 }
 
 bool writer::connected() const { return impl_->connected; }
+
+writer_counters writer::counters() const {
+  writer_counters c;
+  c.attempts = impl_->attempts;
+  c.errors = impl_->errors;
+  auto opened = impl_->connections_opened.load();
+  c.reconnects = opened > 0 ? opened - 1 : 0;
+  return c;
+}
+
+std::chrono::steady_clock::time_point writer::alive_at() const {
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(impl_->alive.load()));
+}
 
 std::string writer::last_error() const {
   std::lock_guard lock(impl_->error_mutex);

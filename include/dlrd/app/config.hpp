@@ -13,6 +13,8 @@ namespace dlrd::app {
 
 struct log_config {
   std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+
+  bool operator==(const log_config&) const = default;
 };
 
 struct shutdown_config {
@@ -21,6 +23,8 @@ struct shutdown_config {
   /// How long writers may drain the spool into PostgreSQL before exit; what is left
   /// stays in the spool for the next start.
   std::chrono::milliseconds drain_timeout{10'000};
+
+  bool operator==(const shutdown_config&) const = default;
 };
 
 struct daemon_config {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace YAML { class Node; }
@@ -64,9 +65,18 @@ class section {
   /// A secret: either `key` (${ENV} expanded) or `key_file` (file content, trailing newline removed).
   void read_secret(std::string_view key, std::string& out);
   void read_list(std::string_view key, std::vector<std::string>& out);
+  /// A mapping of strings to strings (e.g. HTTP headers), in file order; replaces `out` when present.
+  void read_map(std::string_view key, std::vector<std::pair<std::string, std::string>>& out);
+  /// A list of mappings, one section per item at path `key[i]`; empty when absent.
+  /// Returns std::nullopt (and records an error) when `key` is present but not such a list.
+  std::optional<std::vector<section>> children(std::string_view key);
 
   /// A nested mapping; std::nullopt when absent (an error is recorded if it is not a mapping).
   std::optional<section> child(std::string_view key);
+  /// A list of mappings (e.g. alert rules), one section per item at path `key[i]`;
+  /// std::nullopt when absent. An error is recorded for a non-list or a non-mapping item
+  /// (that item is skipped).
+  std::optional<std::vector<section>> child_list(std::string_view key);
 
   void error(std::string_view key, std::string_view message);
   const std::string& path() const { return path_; }

@@ -20,6 +20,8 @@ struct listen_config {
   std::chrono::milliseconds idle_timeout{60'000};   ///< keep-alive connections idle this long are closed
   std::chrono::milliseconds write_timeout{10'000};
   int retry_after_seconds = 5;                  ///< Retry-After on 503 answers
+
+  bool operator==(const listen_config&) const = default;
 };
 
 void parse(config::section& s, listen_config& out);

@@ -39,6 +39,9 @@ struct readiness {
 struct handler_config {
   decode::decode_config decode;
   std::function<readiness()> ready;  ///< for /readyz; absent = always ready
+  /// Renders the body of GET /metrics (Prometheus text 0.0.4); absent = no such route (404).
+  /// Called on an I/O thread, so it must be quick and thread-safe.
+  std::function<std::string()> metrics;
 };
 
 /// Thread-safety: `handle` is const and may run on every I/O thread at once.
@@ -51,6 +54,10 @@ class handler {
   /// JSON error answer: {"error": reason[, "field": field]}.
   static response error(unsigned version, boost::beast::http::status code, std::string_view reason,
                         std::string_view field = {});
+  /// The route label for metrics: one of the known routes, or "other" (so that
+  /// unknown paths cannot create unbounded label values).
+  static std::string_view route_of(std::string_view target);
+
   /// 503 with Retry-After, for a full or failing spool and for shutdown.
   static response unavailable(unsigned version, std::string_view reason, int retry_after_seconds);
 

@@ -9,6 +9,7 @@
 #include <memory>
 
 namespace dlrd::spool { class journal; }
+namespace dlrd::metrics { class registry; }
 
 namespace dlrd::http {
 
@@ -23,10 +24,15 @@ struct server_counters {
   std::uint64_t active_connections = 0;
 };
 
-/// Thread-safety: start() and stop() from one controlling thread; counters() from any.
+/// Thread-safety: start() and stop() from one controlling thread; counters() and
+/// oldest_io_heartbeat() from any.
 class server {
  public:
-  server(listen_config listen, handler_config handling, spool::journal& journal);
+  /// With `metrics`, the server counts into it (it must outlive the server):
+  /// dlrd_http_requests_total{route,code}, dlrd_reports_total{provider,status},
+  /// dlrd_quarantined_total and dlrd_ack_latency_seconds.
+  server(listen_config listen, handler_config handling, spool::journal& journal,
+         metrics::registry* metrics = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -43,6 +49,10 @@ class server {
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
   server_counters counters() const;
+
+  /// The oldest of the I/O threads' last heartbeats: each thread's event loop beats
+  /// every 250 ms, so an old value means a loop is blocked. now() before start().
+  std::chrono::steady_clock::time_point oldest_io_heartbeat() const;
 
  private:
   struct impl;

@@ -23,6 +23,8 @@ struct spool_config {
   /// Durable records kept in memory for writers that keep up; past it they are read
   /// back from the segment files. Not read from YAML.
   std::size_t cache_bytes = 64u << 20;
+
+  bool operator==(const spool_config&) const = default;
 };
 
 /// Reads `kind`, `dir`, `segment_bytes`, `max_bytes`, `fsync`, `memory_max_records`,

@@ -40,6 +40,10 @@ struct stats {
   std::uint64_t appends_failed = 0;
   std::uint64_t groups_written = 0;    ///< file spool: group commits (one write each)
   std::uint64_t syncs = 0;             ///< file spool: fdatasync calls on segments
+  /// When the appender last went round its loop (it wakes at least every checkpoint
+  /// interval); an old value means it is stuck, e.g. in a write or fsync on a hung disk.
+  /// The memory spool has no appender and reports the time of the snapshot.
+  std::chrono::steady_clock::time_point appender_heartbeat{};
 };
 
 /// Thread-safety: every member function may be called from any thread.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace dlrd::store {
 
@@ -13,6 +14,8 @@ struct database_config {
   std::string url = "postgresql:///dlrd";
   std::chrono::milliseconds connect_timeout{5000};
   bool migrate_on_start = false;
+
+  bool operator==(const database_config&) const = default;
 };
 
 struct store_config {
@@ -25,6 +28,11 @@ struct store_config {
   /// commit returns, before PostgreSQL has flushed it; it needs the checkpoint to wait for
   /// the WAL flush position (pg_current_wal_flush_lsn) first.
   bool synchronous_commit = true;
+  /// Statuses whose first arrival writes a failure notice to dlr_alert_outbox. Set by the
+  /// app from the alert configuration; not read from the `store` section.
+  std::vector<std::string> notice_statuses{"undelivered", "rejected", "expired"};
+
+  bool operator==(const store_config&) const = default;
 };
 
 void parse(config::section& s, database_config& out);

@@ -5,6 +5,8 @@
 #include <dlrd/store/config.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -17,6 +19,14 @@ struct write_outcome {
   std::size_t rows_changed = 0;   ///< sms_logs rows inserted or moved to a new state
   std::size_t events_added = 0;   ///< new dlr_events rows (duplicates are not counted)
   std::size_t quarantined = 0;    ///< dlr_quarantine rows written (decode failures and poison records)
+  std::size_t notices = 0;        ///< failure notices written to dlr_alert_outbox
+};
+
+/// Plain running totals of one writer, for metrics and the watchdog.
+struct writer_counters {
+  std::uint64_t attempts = 0;     ///< transaction attempts started (first tries and retries)
+  std::uint64_t errors = 0;       ///< attempts that failed (connection, query or commit errors)
+  std::uint64_t reconnects = 0;   ///< connections opened after this writer's first one
 };
 
 /// Merges a batch in memory with the convergence rule (DESIGN.md invariant 3): one
@@ -40,6 +50,12 @@ class writer {
   bool connected() const;
   /// The last connection or query error, for /readyz and logs; empty when healthy.
   std::string last_error() const;
+  /// Safe to call from any thread while another thread writes.
+  writer_counters counters() const;
+  /// The last moment this writer was not blocked inside PostgreSQL (idle, between
+  /// attempts, or sleeping in backoff). Stays old while a connect or query hangs.
+  /// Safe to call from any thread.
+  std::chrono::steady_clock::time_point alive_at() const;
 
  private:
   struct impl;

@@ -1,0 +1,163 @@
+// Failure-rate rules: their config, the leader-only SQL evaluator and the thread that runs it.
+#pragma once
+
+#include <dlrd/config/yaml.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dlrd::store {
+
+/// What a rule compares with its threshold.
+enum class rate_threshold {
+  failed_share_above,     ///< fires when failed / final > threshold
+  delivered_share_below,  ///< fires when delivered / final < threshold
+};
+
+/// One entry of `alerts.rules`. Plain value; copy freely.
+struct rate_rule {
+  std::string name;                                     ///< unique among the rules
+  std::chrono::milliseconds window{std::chrono::hours(1)};
+  /// Statuses counted as failed; a subset of the failed finals (undelivered, rejected, expired).
+  std::vector<std::string> failed_statuses{"undelivered", "rejected", "expired"};
+  rate_threshold kind = rate_threshold::failed_share_above;
+  double threshold = 0.05;                              ///< a share in [0, 1]
+  std::int64_t min_messages = 100;                      ///< final messages needed before it can fire
+  bool group_by_country = false;                        ///< `group_by: country` (else `none`)
+  std::optional<std::string> provider;                  ///< `filters.provider`
+  std::optional<std::string> sender;                    ///< `filters.sender`
+  /// A firing group resolves only once the share is this far back on the good side.
+  double hysteresis = 0.01;
+  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+
+  bool operator==(const rate_rule&) const = default;
+};
+
+/// The seed's two rules: "failure-rate" (more than 5% failed in 1h, all traffic) and
+/// "country-delivery" (a country under 85% delivered in 1h, at least 100 messages).
+std::vector<rate_rule> default_rate_rules();
+
+/// Parses one list entry (a mapping) into `out`; absent keys keep `out`'s values.
+/// Reports unknown keys of the entry (and of its `filters`) itself.
+void parse(config::section& entry, rate_rule& out);
+
+/// Reads the `rules` list of the `alerts` section into `out`. When `rules` is absent, `out`
+/// is left as it is (so start it at default_rate_rules()); `rules: []` means no rules.
+/// Checks that names are unique. Errors carry key paths such as `alerts.rules[1].window`.
+void parse_rules(config::section& alerts, std::vector<rate_rule>& out);
+
+/// A group's move into or out of the firing state in one evaluation.
+struct rule_transition {
+  std::string rule;
+  std::string group_key;  ///< "" without group_by; the country (or "unknown") with it
+  bool fired = false;     ///< true: rate_rule_fired; false: rate_rule_resolved
+  std::int64_t failed = 0;
+  std::int64_t delivered = 0;
+  std::int64_t total = 0;  ///< final messages in the window
+  double share = 0;        ///< the share compared with the threshold
+};
+
+/// What one evaluate_once() did.
+struct rule_evaluation {
+  bool leader = false;  ///< false: another session holds the lock; nothing was evaluated
+  std::vector<rule_transition> transitions;
+};
+
+/// A group currently firing, as stored in dlr_rule_state.
+struct firing_group {
+  std::string rule;
+  std::string group_key;
+  std::string since;  ///< ISO 8601, UTC
+  double last_share = 0;
+  std::int64_t last_failed = 0;
+  std::int64_t last_total = 0;
+};
+
+/// Every firing group in the database at `url`, ordered by rule and group. Thread-safe
+/// (opens its own connection).
+std::vector<firing_group> currently_firing(const std::string& url);
+
+/// Evaluates rate rules in SQL over sms_logs and keeps dlr_rule_state; only the leader works.
+///
+/// Leadership: the first evaluate_once() that can takes the session advisory lock
+/// `rule_leader_lock_key` on the evaluator's own connection and keeps it for as long as
+/// that connection lives (a sticky leader; no flapping between instances). When the
+/// connection breaks the lock goes with it, the evaluator reconnects on the next call and
+/// competes again, so another instance takes over within one interval. Each rule's state
+/// change and its notices are one transaction, with the state rows locked, so even two
+/// evaluators that both believed they lead could not notify twice.
+///
+/// Time is the database's now(), one clock for every instance.
+/// Not thread-safe: use one evaluator from one thread (rule_runner does).
+class rule_evaluator {
+ public:
+  /// Fixed key of the advisory lock that elects the leader ("dlrdrule").
+  static constexpr std::int64_t rule_leader_lock_key = 0x646c7264'72756c65;
+
+  rule_evaluator(std::vector<rate_rule> rules, std::string url);
+  ~rule_evaluator();
+  rule_evaluator(const rule_evaluator&) = delete;
+  rule_evaluator& operator=(const rule_evaluator&) = delete;
+
+  /// Evaluates every rule once if this evaluator is (or becomes) the leader. Throws on
+  /// database errors; the connection is dropped then (releasing the lock) and remade on
+  /// the next call.
+  rule_evaluation evaluate_once();
+
+  /// Replaces the rules (e.g. after a config reload); takes effect on the next evaluation.
+  void set_rules(std::vector<rate_rule> rules);
+  const std::vector<rate_rule>& rules() const { return rules_; }
+
+  /// True while this evaluator's connection holds the leader lock.
+  bool leader() const { return leader_; }
+
+ private:
+  struct connection_holder;
+  std::vector<rule_transition> evaluate_rule(const rate_rule& rule);
+
+  std::vector<rate_rule> rules_;
+  std::string url_;
+  std::unique_ptr<connection_holder> conn_;
+  bool leader_ = false;
+};
+
+/// Runs a rule_evaluator on its own thread every min(rule intervals), logging transitions
+/// and errors (an error never stops the thread; it retries at the next tick).
+/// start(), stop() and set_rules() are thread-safe; stop() is idempotent and is called by
+/// the destructor. With no rules the thread idles.
+class rule_runner {
+ public:
+  rule_runner(std::vector<rate_rule> rules, std::string url);
+  ~rule_runner();
+  rule_runner(const rule_runner&) = delete;
+  rule_runner& operator=(const rule_runner&) = delete;
+
+  void start();
+  /// Wakes the thread, waits for the evaluation in progress (if any) and joins.
+  void stop();
+  /// New rules for the next tick (SIGHUP reload).
+  void set_rules(std::vector<rate_rule> rules);
+  /// Evaluations completed (leader or not), for tests and health.
+  std::uint64_t rounds() const;
+
+ private:
+  void run();
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<rate_rule> rules_;
+  bool rules_changed_ = false;
+  bool stopping_ = false;
+  std::uint64_t rounds_ = 0;
+  std::string url_;
+  std::thread thread_;
+};
+
+}  // namespace dlrd::store

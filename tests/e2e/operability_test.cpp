@@ -1,0 +1,278 @@
+// The real binary as an operator runs it: /metrics, sd_notify (READY, STATUS, WATCHDOG,
+// RELOADING, STOPPING) and SIGHUP reload.
+#include "harness.hpp"
+
+#include "support/pg_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace dlrd::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view delivered_report =
+    R"({"messageId":"ops-1","status":"delivered","to":"+447700900123","timestamp":"2026-01-01T10:00:00Z"})";
+constexpr std::string_view undecodable_report = R"({"messageId":"ops-2"})";
+
+/// The value of one series in a Prometheus text body (`series` written exactly as
+/// rendered, labels included); -1 when absent.
+double sample(const std::string& body, const std::string& series) {
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return -1;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+/// Polls the daemon's log until it contains `needle`.
+bool log_shows(const daemon& d, const std::string& needle, std::chrono::milliseconds timeout = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (d.log().find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+/// A NOTIFY_SOCKET for the daemon: a datagram socket the test reads sd_notify messages from.
+class notify_socket {
+ public:
+  explicit notify_socket(const std::string& dir) : path_(dir + "/notify.sock") {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind failed");
+    timeval tv{0, 100'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~notify_socket() { ::close(fd_); }
+  const std::string& path() const { return path_; }
+
+  /// Every message received within `window`, in order.
+  std::vector<std::string> collect(std::chrono::milliseconds window) {
+    std::vector<std::string> out;
+    auto deadline = std::chrono::steady_clock::now() + window;
+    while (std::chrono::steady_clock::now() < deadline) {
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) out.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+
+  /// Reads until a message starting with `prefix` arrives; false at the timeout.
+  bool wait_for(const std::string& prefix, std::chrono::milliseconds timeout, std::vector<std::string>* seen = nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (auto& m : collect(100ms)) {
+        if (seen) seen->push_back(m);
+        if (m.rfind(prefix, 0) == 0) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+std::size_t count_prefix(const std::vector<std::string>& messages, const std::string& prefix) {
+  std::size_t n = 0;
+  for (const auto& m : messages) n += m.rfind(prefix, 0) == 0;
+  return n;
+}
+
+/// Starts `d` with NOTIFY_SOCKET and WATCHDOG_USEC set for it only.
+void start_notified(daemon& d, const notify_socket& sock, std::chrono::milliseconds watchdog) {
+  ::setenv("NOTIFY_SOCKET", sock.path().c_str(), 1);
+  ::setenv("WATCHDOG_USEC", std::to_string(watchdog.count() * 1000).c_str(), 1);
+  d.start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+}
+
+TEST(operability, metrics_are_prometheus_text_and_move_as_reports_flow) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready());
+  client c(d.port());
+
+  auto before = c.get("/metrics");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_EQ(before.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(before.body.find("# TYPE dlrd_ack_latency_seconds histogram\n"), std::string::npos);
+
+  ASSERT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+  ASSERT_EQ(c.post("/webhooks/smspm", undecodable_report).status, 200);
+  ASSERT_EQ(c.get("/no-such-route").status, 404);
+
+  // The writers commit asynchronously; wait until both records are in PostgreSQL.
+  std::string after;
+  for (int i = 0; i < 100; ++i) {
+    after = c.get("/metrics").body;
+    if (sample(after, "dlrd_spool_records_committed_total") >= 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(sample(after, R"(dlrd_http_requests_total{route="/webhooks/smspm",code="200"})"), 2);
+  EXPECT_EQ(sample(after, R"(dlrd_http_requests_total{route="other",code="404"})"), 1);
+  EXPECT_GE(sample(after, R"(dlrd_http_requests_total{route="/metrics",code="200"})"), 1);
+  EXPECT_EQ(sample(after, R"(dlrd_reports_total{provider="smspm",status="delivered"})"), 1);
+  EXPECT_EQ(sample(after, "dlrd_quarantined_total"), 1);
+  EXPECT_EQ(sample(after, "dlrd_ack_latency_seconds_count"), 2);
+  EXPECT_EQ(sample(after, R"(dlrd_ack_latency_seconds_bucket{le="+Inf"})"), 2);
+  EXPECT_EQ(sample(after, "dlrd_spool_records_appended_total"), 2);
+  EXPECT_EQ(sample(after, "dlrd_spool_records_committed_total"), 2);
+  EXPECT_EQ(sample(after, "dlrd_spool_backlog_records"), 0);
+  EXPECT_GE(sample(after, "dlrd_writer_batch_size_count"), 1);
+  EXPECT_EQ(sample(after, "dlrd_writer_batch_size_sum"), 2);
+  EXPECT_GE(sample(after, "dlrd_connections_accepted_total"), 1);
+  EXPECT_GE(sample(after, "dlrd_connections_active"), 1);
+  EXPECT_EQ(sample(after, "dlrd_db_errors_total"), 0);
+
+  // A real parser and linter, when Debian's prometheus package provides it.
+  int rc = -1;
+  run_command("command -v promtool >/dev/null", rc);
+  if (rc == 0) {
+    write_file(dir.path() + "/metrics.txt", after);
+    auto out = run_command("promtool check metrics < " + dir.path() + "/metrics.txt 2>&1", rc);
+    EXPECT_EQ(rc, 0) << out;
+  }
+}
+
+TEST(operability, an_invalid_file_on_sighup_is_refused_and_the_old_configuration_keeps_serving) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready());
+
+  write_file(d.config_path(), read_file(d.config_path()) + "bogus_key: 1\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(d, "reload refused")) << d.log();
+  EXPECT_NE(d.log().find("bogus_key: unknown key"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("still running on the previous configuration"), std::string::npos) << d.log();
+
+  client c(d.port());
+  EXPECT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+  auto metrics = c.get("/metrics").body;
+  EXPECT_EQ(sample(metrics, R"(dlrd_config_reloads_total{result="refused"})"), 1);
+  EXPECT_EQ(sample(metrics, R"(dlrd_config_reloads_total{result="applied"})"), 0);
+}
+
+TEST(operability, a_new_log_level_applies_on_sighup_and_keys_that_need_a_restart_are_named) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url(), "", "  max_connections: 100\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready());
+
+  auto text = read_file(d.config_path());
+  text = std::regex_replace(text, std::regex("level: warn"), "level: info");
+  text = std::regex_replace(text, std::regex("max_connections: 100"), "max_connections: 200");
+  write_file(d.config_path(), text);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(d, "reload: log.level warn -> info")) << d.log();
+  EXPECT_TRUE(log_shows(d, "listen.* changed")) << d.log();
+  EXPECT_NE(d.log().find("needs a restart"), std::string::npos) << d.log();
+
+  // Info lines now reach the log: the level really changed.
+  d.signal(SIGHUP);
+  EXPECT_TRUE(log_shows(d, "nothing to change live")) << d.log();
+  client c(d.port());
+  EXPECT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+}
+
+TEST(operability, systemd_hears_ready_status_watchdog_reloading_and_stopping) {
+  test::pg_database db;
+  temp_dir dir;
+  notify_socket sock(dir.path());
+  daemon d(dir.path(), db.url());
+  start_notified(d, sock, 1000ms);
+
+  std::vector<std::string> seen;
+  ASSERT_TRUE(sock.wait_for("READY=1", 20s, &seen));
+  // READY comes with the listener bound.
+  client c(d.port());
+  EXPECT_EQ(c.get("/healthz").status, 200);
+
+  auto pings = sock.collect(2500ms);
+  EXPECT_GE(count_prefix(pings, "WATCHDOG=1"), 3u);
+
+  EXPECT_TRUE(sock.wait_for("STATUS=backlog ", 7s, &seen));
+
+  d.signal(SIGHUP);
+  std::vector<std::string> reload;
+  ASSERT_TRUE(sock.wait_for("READY=1", 5s, &reload));
+  EXPECT_EQ(count_prefix(reload, "RELOADING=1"), 1u);
+
+  d.signal(SIGTERM);
+  EXPECT_TRUE(sock.wait_for("STOPPING=1", 5s));
+  EXPECT_EQ(d.wait_exit(20s), 0);
+}
+
+TEST(operability, watchdog_pings_stop_while_a_writer_hangs_in_postgresql) {
+  // A "PostgreSQL" that completes TCP handshakes (the kernel's backlog) but never answers:
+  // every connect hangs until database.connect_timeout.
+  int hung = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(hung, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(hung, 64), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(hung, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/dlrd";
+
+  temp_dir dir;
+  notify_socket sock(dir.path());
+  daemon d(dir.path(), url, "store:\n  workers: 1\n");
+  auto text = read_file(d.config_path());
+  write_file(d.config_path(), std::regex_replace(text, std::regex("(  url: [^\n]*\n)"), "$1  connect_timeout: 8s\n"));
+  start_notified(d, sock, 2000ms);
+  ASSERT_TRUE(sock.wait_for("READY=1", 30s));
+  // Idle writers are alive: the pings flow.
+  EXPECT_GE(count_prefix(sock.collect(2500ms), "WATCHDOG=1"), 2u);
+
+  // A report sends the writer into a connect that hangs for 8 s.
+  client c(d.port());
+  ASSERT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+  sock.collect(3000ms);
+  auto during = sock.collect(3500ms);
+  EXPECT_EQ(count_prefix(during, "WATCHDOG=1"), 0u);
+  EXPECT_TRUE(log_shows(d, "watchdog: a PostgreSQL writer made no progress")) << d.log();
+  // The HTTP side still answers: only systemd is told that something is stuck.
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  ::close(hung);
+}
+
+}  // namespace
+}  // namespace dlrd::e2e

@@ -22,9 +22,9 @@ set(CPACK_PACKAGE_NAME dlrd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "dlrd maintainers <dlrd@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "SMS delivery report daemon: durable HTTP intake, PostgreSQL state")
-set(CPACK_PACKAGE_DESCRIPTION
-    "dlrd receives SMS delivery reports over HTTP, acknowledges each callback once it is\n"
-    "durable in a local spool, and keeps every message's delivery state in PostgreSQL.")
+set(CPACK_PACKAGE_DESCRIPTION "dlrd receives SMS delivery reports over HTTP, acknowledges each callback \
+once it is durable in a local spool, and keeps every message's delivery state in PostgreSQL.")
+set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # dlrd_<version>_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

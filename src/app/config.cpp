@@ -34,7 +34,14 @@ daemon_config load_config(const std::string& file) {
     section_into(root, "decode", c.decode);
     section_into(root, "log", c.log);
     section_into(root, "shutdown", c.shutdown);
+    if (auto a = root.child("alerts")) {
+      parse(*a, c.alerts);
+      store::parse_rules(*a, c.rules);
+      a->finish();
+    }
   });
+  // The writer notices exactly the statuses the alerts count as failed.
+  c.store.notice_statuses = c.alerts.failed_statuses;
   return c;
 }
 

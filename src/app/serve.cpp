@@ -4,10 +4,12 @@
 
 #include "writer_pool.hpp"
 
+#include <dlrd/alert/dispatcher.hpp>
 #include <dlrd/http/server.hpp>
 #include <dlrd/metrics/metrics.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/migrations.hpp>
+#include <dlrd/store/rules.hpp>
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -180,6 +182,7 @@ std::vector<std::string> restart_sections(const daemon_config& a, const daemon_c
   if (!(a.store == b.store)) out.emplace_back("store");
   if (!(a.spool == b.spool)) out.emplace_back("spool");
   if (!(a.decode == b.decode)) out.emplace_back("decode");
+  if (!(a.alerts == b.alerts)) out.emplace_back("alerts");
   return out;
 }
 
@@ -220,6 +223,7 @@ bool reload(daemon_config& current, const std::string& path) {
   }
   current.log = next.log;
   current.shutdown = next.shutdown;
+  current.rules = next.rules;
   spdlog::info("reload: {} read; {}", path, changed ? "live changes applied" : "nothing to change live");
   return true;
 }
@@ -250,6 +254,11 @@ int serve(const daemon_config& initial, const std::string& config_path) {
 
   writer_pool writers(*journal, config.database, config.store, &registry);
   writers.start();
+  // Notices go out and rate rules run on connections of their own: never in the ingest path.
+  alert::dispatcher alerts(config.database, config.alerts);
+  alerts.start();
+  store::rule_runner rules(config.rules, store::connection_string(config.database));
+  rules.start();
 
   http::handler_config handling;
   handling.decode = config.decode;
@@ -272,7 +281,12 @@ int serve(const daemon_config& initial, const std::string& config_path) {
     if (sig == SIGTERM || sig == SIGINT) break;
     if (sig == SIGHUP) {
       sd_notify(0, "RELOADING=1");
-      (reload(config, config_path) ? reloads_ok : reloads_refused).inc();
+      if (reload(config, config_path)) {
+        reloads_ok.inc();
+        rules.set_rules(config.rules);
+      } else {
+        reloads_refused.inc();
+      }
       sd_notify(0, "READY=1");
     }
     notifier.tick();
@@ -295,7 +309,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
       std::_Exit(0);
     }
   }
+  rules.stop();
   writers.stop();
+  alerts.stop();  // after the writers: notices written while draining still go out
   auto left = journal->snapshot().backlog_records;
   journal.reset();
   if (left > 0) spdlog::warn("stopped with {} record(s) left in the spool for the next start", left);

@@ -253,28 +253,6 @@ std::optional<section> section::child(std::string_view key) {
   return section(n, join(path_, key), *diag_);
 }
 
-std::optional<std::vector<section>> section::child_list(std::string_view key) {
-  impl_->used.insert(std::string(key));
-  if (!impl_->node.IsMap()) return std::nullopt;
-  YAML::Node n = impl_->node[std::string(key)];
-  if (!n.IsDefined() || n.IsNull()) return std::nullopt;
-  std::vector<section> items;
-  if (!n.IsSequence()) {
-    error(key, "expected a list");
-    return items;
-  }
-  std::size_t i = 0;
-  for (const auto& item : n) {
-    std::string item_path = join(path_, key) + "[" + std::to_string(i++) + "]";
-    if (!item.IsMap()) {
-      diag_->add(line_of(item), item_path, "expected a mapping");
-      continue;
-    }
-    items.emplace_back(item, std::move(item_path), *diag_);
-  }
-  return items;
-}
-
 void section::finish() {
   if (!impl_->node.IsMap()) return;
   for (const auto& kv : impl_->node) {

@@ -1,13 +1,16 @@
 // The whole daemon's configuration: each module's section, stitched together.
 #pragma once
 
+#include <dlrd/alert/config.hpp>
 #include <dlrd/decode/config.hpp>
 #include <dlrd/http/config.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/config.hpp>
+#include <dlrd/store/rules.hpp>
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace dlrd::app {
 
@@ -35,6 +38,8 @@ struct daemon_config {
   decode::decode_config decode;
   log_config log;
   shutdown_config shutdown;
+  alert::alert_config alerts;                                         ///< alerts.* but rules
+  std::vector<store::rate_rule> rules = store::default_rate_rules();  ///< alerts.rules
 };
 
 /// Reads and validates `file`; throws config::config_error listing every problem

@@ -73,10 +73,6 @@ class section {
 
   /// A nested mapping; std::nullopt when absent (an error is recorded if it is not a mapping).
   std::optional<section> child(std::string_view key);
-  /// A list of mappings (e.g. alert rules), one section per item at path `key[i]`;
-  /// std::nullopt when absent. An error is recorded for a non-list or a non-mapping item
-  /// (that item is skipped).
-  std::optional<std::vector<section>> child_list(std::string_view key);
 
   void error(std::string_view key, std::string_view message);
   const std::string& path() const { return path_; }

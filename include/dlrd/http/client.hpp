@@ -1,0 +1,77 @@
+// A small outbound HTTP(S) POST client for alert sinks: timeouts, TLS verification, SSRF guard.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dlrd::http {
+
+/// An absolute http or https URL, split for the client.
+struct url {
+  bool tls = false;            ///< https
+  std::string host;            ///< lower-case name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 80;
+  std::string target = "/";    ///< path and query, never empty
+
+  bool operator==(const url&) const = default;
+};
+
+/// Parses "http[s]://host[:port][/path][?query]" (a fragment is dropped). Refuses other
+/// schemes, user info ("user:pass@"), an empty host and a bad port; `error` says why.
+std::optional<url> parse_url(std::string_view text, std::string& error);
+
+/// Why a webhook may not connect to `ip` unless private addresses are allowed (SSRF guard):
+/// "loopback", "private", "link-local", "unique-local", "carrier-grade NAT", "unspecified",
+/// "multicast", "reserved", "documentation", ...; IPv4-mapped, IPv4-compatible and NAT64
+/// IPv6 addresses are judged by their IPv4 address. std::nullopt for a public address,
+/// and "not an IP address" for text that does not parse.
+std::optional<std::string> address_refusal(std::string_view ip);
+
+struct post_request {
+  std::string url;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers, e.g. Authorization
+  bool allow_private = false;                                ///< skip the SSRF guard
+  std::chrono::milliseconds connect_timeout{5000};           ///< resolve + TCP connect
+  std::chrono::milliseconds timeout{10000};                  ///< the whole exchange, connect included
+};
+
+struct post_result {
+  int status = 0;              ///< HTTP status, 0 when no answer was read
+  std::string error;           ///< empty when an answer was read (whatever its status)
+
+  /// A 2xx answer. Redirects are never followed, so a 3xx is a failure like any other.
+  bool ok() const { return error.empty() && status >= 200 && status < 300; }
+  /// One line for logs and dlr_alert_delivery.last_error.
+  std::string describe() const;
+};
+
+/// Sends one POST per call on a fresh connection ("Connection: close"), verifying https
+/// certificates against the system CA store with SNI and host-name checks. Connects only to
+/// resolved addresses that pass the SSRF guard. Reads the status line and headers only.
+/// Thread-safe: post() may run on several threads at once (each call has its own I/O).
+class client {
+ public:
+  client();
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Blocks until the answer, an error, the timeout, or `cancel` becoming true (checked
+  /// every 50 ms). Never throws for network or protocol errors: they are in the result.
+  post_result post(const post_request& request, const std::atomic<bool>* cancel = nullptr) const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dlrd::http

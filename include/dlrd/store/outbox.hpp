@@ -1,0 +1,76 @@
+// The alert dispatcher's door to PostgreSQL: claim due failure notices per sink, record the outcome.
+#pragma once
+
+#include <dlrd/store/config.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dlrd::store {
+
+/// One failure notice from dlr_alert_outbox, as claimed for one sink.
+struct notice {
+  std::int64_t id = 0;
+  std::string kind;                        ///< "message_failed"
+  std::string message_id;
+  std::string status;                      ///< canonical status, e.g. "undelivered"
+  std::string raw_status;
+  std::optional<std::string> error_code;
+  std::optional<std::string> recipient;
+  std::optional<std::string> sender;
+  std::optional<std::string> country;      ///< ISO 3166-1 alpha-2
+  std::string provider;
+  std::string status_at;                   ///< RFC 3339 UTC, empty when unknown
+  std::string noticed_at;                  ///< when the notice was written, RFC 3339 UTC
+  int attempts = 1;                        ///< sends started for this sink, this one included
+
+  bool operator==(const notice&) const = default;
+};
+
+struct claim_result {
+  std::vector<notice> notices;             ///< due now, leased to the caller
+  std::size_t dropped_stale = 0;           ///< notices older than max_age, marked dropped instead
+};
+
+/// A notice's next retry: `delay` from now (the database's clock).
+struct retry_at {
+  std::int64_t notice_id = 0;
+  std::chrono::milliseconds delay{0};
+};
+
+/// One PostgreSQL connection of its own, so alerting never competes with the writers for theirs.
+/// Several outboxes (threads, dlrd instances) may claim for the same sink: a notice is
+/// leased to exactly one of them. Reconnects after a broken connection on the next call.
+/// Not thread-safe: one per thread.
+class outbox {
+ public:
+  explicit outbox(database_config db);
+  ~outbox();
+  outbox(const outbox&) = delete;
+  outbox& operator=(const outbox&) = delete;
+
+  /// Up to `limit` notices due for `sink`: new ones past the sink's cursor (oldest first),
+  /// then retries whose next_attempt_at has passed. Each is leased for `lease` (it is
+  /// claimed again only if neither mark_* is called in time, e.g. after a crash). Notices
+  /// written more than `max_age` ago are marked dropped ('stale') and only counted.
+  claim_result claim(const std::string& sink, std::size_t limit, std::chrono::milliseconds max_age,
+                     std::chrono::milliseconds lease);
+
+  /// Records the notices as sent; `digested` when they went out folded into a digest.
+  void mark_sent(const std::string& sink, std::span<const std::int64_t> ids, bool digested = false);
+  /// Records a failed attempt; each notice is due again after its own delay.
+  void mark_failed(const std::string& sink, std::span<const retry_at> retries, const std::string& error);
+  /// Records the notices as dropped (never to be sent) with `reason`.
+  void mark_dropped(const std::string& sink, std::span<const std::int64_t> ids, const std::string& reason);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace dlrd::store

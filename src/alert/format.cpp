@@ -1,0 +1,152 @@
+// Notice and digest formats for the sinks, Slack escaping, and the retry backoff schedule.
+#include <dlrd/alert/format.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace dlrd::alert {
+
+namespace {
+
+using json = nlohmann::json;
+
+json or_null(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json or_null(const std::string& v) { return v.empty() ? json(nullptr) : json(v); }
+
+std::vector<std::pair<std::string, std::size_t>> ranked(const std::map<std::string, std::size_t>& counts,
+                                                        std::size_t top) {
+  std::vector<std::pair<std::string, std::size_t>> out(counts.begin(), counts.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (out.size() > top) out.resize(top);
+  return out;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+digest make_digest(std::span<const store::notice> notices) {
+  digest d;
+  std::map<std::string, std::size_t> statuses;
+  std::map<std::string, std::size_t> countries;
+  for (const auto& n : notices) {
+    ++d.count;
+    ++statuses[n.status.empty() ? "unknown" : n.status];
+    if (n.country && !n.country->empty()) ++countries[*n.country];
+    if (d.first_noticed_at.empty() || n.noticed_at < d.first_noticed_at) d.first_noticed_at = n.noticed_at;
+    if (n.noticed_at > d.last_noticed_at) d.last_noticed_at = n.noticed_at;
+    d.notice_ids.push_back(n.id);
+  }
+  d.by_status = ranked(statuses, statuses.size());
+  d.top_countries = ranked(countries, 5);
+  return d;
+}
+
+std::string digest_text(const digest& d) {
+  std::string s = std::to_string(d.count) + (d.count == 1 ? " more failure: " : " more failures: ");
+  bool first = true;
+  for (const auto& [status, n] : d.by_status) {
+    if (!first) s += ", ";
+    s += std::to_string(n) + " " + status;
+    first = false;
+  }
+  if (!d.top_countries.empty()) {
+    s += "; top countries: ";
+    first = true;
+    for (const auto& [country, n] : d.top_countries) {
+      if (!first) s += ", ";
+      s += country + " " + std::to_string(n);
+      first = false;
+    }
+  }
+  return s;
+}
+
+std::string webhook_json(const store::notice& n) {
+  json j = {{"type", "message_failed"},
+            {"notice_id", n.id},
+            {"message_id", n.message_id},
+            {"status", n.status},
+            {"raw_status", or_null(n.raw_status)},
+            {"error_code", or_null(n.error_code)},
+            {"recipient", or_null(n.recipient)},
+            {"country", or_null(n.country)},
+            {"provider", or_null(n.provider)},
+            {"status_at", or_null(n.status_at)},
+            {"noticed_at", n.noticed_at}};
+  return dump(j);
+}
+
+std::string webhook_json(const digest& d) {
+  json by_status = json::object();
+  for (const auto& [status, n] : d.by_status) by_status[status] = n;
+  json countries = json::array();
+  for (const auto& [country, n] : d.top_countries) countries.push_back({{"country", country}, {"count", n}});
+  json j = {{"type", "digest"},
+            {"count", d.count},
+            {"by_status", by_status},
+            {"top_countries", countries},
+            {"first_noticed_at", d.first_noticed_at},
+            {"last_noticed_at", d.last_noticed_at},
+            {"text", digest_text(d)}};
+  return dump(j);
+}
+
+std::string slack_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string slack_json(const store::notice& n) {
+  std::string text = "SMS " + slack_escape(n.message_id) + " failed: " + slack_escape(n.status);
+  if (!n.raw_status.empty()) text += " (" + slack_escape(n.raw_status) + ")";
+  if (n.error_code) text += ", error " + slack_escape(*n.error_code);
+  if (n.recipient) text += ", to " + slack_escape(*n.recipient);
+  if (n.country) text += " [" + slack_escape(*n.country) + "]";
+  if (!n.provider.empty()) text += ", via " + slack_escape(n.provider);
+  if (!n.status_at.empty()) text += ", at " + slack_escape(n.status_at);
+  return dump(json{{"text", text}});
+}
+
+std::string slack_json(const digest& d) { return dump(json{{"text", slack_escape(digest_text(d))}}); }
+
+std::string log_fields(const store::notice& n) {
+  std::string s;
+  auto field = [&](std::string_view key, const json& value) {
+    if (!s.empty()) s += ' ';
+    s += key;
+    s += '=';
+    s += value.is_null() ? std::string("-") : dump(value);
+  };
+  field("notice_id", n.id);
+  field("message_id", n.message_id);
+  field("status", n.status);
+  field("raw_status", or_null(n.raw_status));
+  field("error_code", or_null(n.error_code));
+  field("recipient", or_null(n.recipient));
+  field("country", or_null(n.country));
+  field("provider", or_null(n.provider));
+  field("status_at", or_null(n.status_at));
+  return s;
+}
+
+std::chrono::milliseconds backoff(const retry_config& retry, int attempts, std::mt19937_64& rng) {
+  auto base = retry.initial;
+  for (int i = 1; i < attempts && base < retry.max; ++i) base *= 2;
+  base = std::min(base, retry.max);
+  std::uniform_int_distribution<std::int64_t> jitter(base.count() / 2, base.count());
+  return std::chrono::milliseconds{jitter(rng)};
+}
+
+}  // namespace dlrd::alert

@@ -1,0 +1,386 @@
+// Rate rules: config parsing, the leader-only SQL evaluator (state + notices in one
+// transaction per rule) and the runner thread.
+#include <dlrd/store/rules.hpp>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+namespace dlrd::store {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view failed_finals[] = {"undelivered", "rejected", "expired"};
+
+/// "0.05" or "5%"; std::nullopt unless it is a number in [0, 1].
+std::optional<double> parse_share(std::string_view text) {
+  bool percent = !text.empty() && text.back() == '%';
+  if (percent) text.remove_suffix(1);
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  if (percent) v /= 100;
+  if (!(v >= 0 && v <= 1)) return std::nullopt;  // also rejects NaN
+  return v;
+}
+
+void read_share(config::section& s, std::string_view key, double& out) {
+  if (!s.has(key)) {
+    std::string ignored;
+    s.read(key, ignored);  // marks the key as known
+    return;
+  }
+  std::string text;
+  s.read(key, text);
+  if (text.empty()) return;  // a non-scalar was reported by read()
+  auto v = parse_share(text);
+  if (!v) s.error(key, "expected a share between 0 and 1 (such as 0.05 or 5%), got '" + text + "'");
+  else out = *v;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+const char* kind_name(rate_threshold k) {
+  return k == rate_threshold::failed_share_above ? "failed_share_above" : "delivered_share_below";
+}
+
+/// Second key of the per-rule transaction lock; the first is "dlrd" as an int4.
+constexpr int rule_xact_lock_class = 0x646c7264;
+
+}  // namespace
+
+std::vector<rate_rule> default_rate_rules() {
+  rate_rule failure;
+  failure.name = "failure-rate";
+  failure.kind = rate_threshold::failed_share_above;
+  failure.threshold = 0.05;
+
+  rate_rule country;
+  country.name = "country-delivery";
+  country.kind = rate_threshold::delivered_share_below;
+  country.threshold = 0.85;
+  country.group_by_country = true;
+  country.min_messages = 100;
+  return {failure, country};
+}
+
+void parse(config::section& s, rate_rule& out) {
+  s.read("name", out.name);
+  if (out.name.empty()) s.error("name", "required: a name for the rule");
+  s.read_duration("window", out.window, 1s);
+
+  std::vector<std::string> statuses = out.failed_statuses;
+  s.read_list("failed_statuses", statuses);
+  bool statuses_ok = !statuses.empty();
+  if (!statuses_ok) s.error("failed_statuses", "must name at least one status");
+  for (const auto& st : statuses) {
+    if (std::find(std::begin(failed_finals), std::end(failed_finals), st) == std::end(failed_finals)) {
+      s.error("failed_statuses", "'" + st + "' is not a failed final status (undelivered, rejected, expired)");
+      statuses_ok = false;
+    }
+  }
+  if (statuses_ok) out.failed_statuses = std::move(statuses);
+
+  bool above = s.has("failed_share_above");
+  bool below = s.has("delivered_share_below");
+  if (above && below) {
+    s.error("delivered_share_below", "set either failed_share_above or delivered_share_below, not both");
+  } else if (!above && !below) {
+    s.error("failed_share_above", "a threshold is required: set failed_share_above or delivered_share_below");
+  }
+  if (above && !below) out.kind = rate_threshold::failed_share_above;
+  if (below && !above) out.kind = rate_threshold::delivered_share_below;
+  read_share(s, "failed_share_above", out.threshold);
+  read_share(s, "delivered_share_below", out.threshold);
+
+  s.read("min_messages", out.min_messages, 1, 1'000'000'000'000);
+  std::string group_by = out.group_by_country ? "country" : "none";
+  s.read_choice("group_by", group_by, {"none", "country"});
+  out.group_by_country = group_by == "country";
+
+  if (auto f = s.child("filters")) {
+    std::string provider = out.provider.value_or("");
+    std::string sender = out.sender.value_or("");
+    f->read("provider", provider);
+    f->read("sender", sender);
+    out.provider = provider.empty() ? std::nullopt : std::optional(provider);
+    out.sender = sender.empty() ? std::nullopt : std::optional(sender);
+    f->finish();
+  }
+
+  read_share(s, "hysteresis", out.hysteresis);
+  // A hysteresis that reaches past 0 or 1 would never let a firing rule resolve.
+  bool never_resolves = out.kind == rate_threshold::failed_share_above ? out.hysteresis > out.threshold
+                                                                       : out.threshold + out.hysteresis > 1;
+  if (above != below && never_resolves) s.error("hysteresis", "too large for the threshold: the rule could never resolve");
+  s.read_duration("interval", out.interval, 1s);
+  s.finish();
+}
+
+void parse_rules(config::section& alerts, std::vector<rate_rule>& out) {
+  // Absent: the caller's rules (the defaults) stay. `rules: []` or `rules:` means none.
+  bool present = alerts.has("rules");
+  auto items = alerts.children("rules");
+  if (!present || !items) return;  // !items: the error is recorded
+  out.clear();
+  std::set<std::string> names;
+  for (auto& item : *items) {
+    rate_rule r;
+    parse(item, r);
+    if (!r.name.empty() && !names.insert(r.name).second) {
+      item.error("name", "duplicate rule name '" + r.name + "'");
+    }
+    out.push_back(std::move(r));
+  }
+}
+
+std::vector<firing_group> currently_firing(const std::string& url) {
+  pqxx::connection conn(url);
+  pqxx::read_transaction tx(conn);
+  auto rows = tx.exec(
+      "SELECT rule, group_key, to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+      "coalesce(last_share, 0)::float8, coalesce(last_failed, 0), coalesce(last_total, 0) "
+      "FROM dlr_rule_state WHERE firing ORDER BY rule, group_key");
+  std::vector<firing_group> out;
+  for (const auto& row : rows) {
+    firing_group g;
+    g.rule = row[0].as<std::string>();
+    g.group_key = row[1].as<std::string>();
+    g.since = row[2].is_null() ? "" : row[2].as<std::string>();
+    g.last_share = row[3].as<double>();
+    g.last_failed = row[4].as<std::int64_t>();
+    g.last_total = row[5].as<std::int64_t>();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+struct rule_evaluator::connection_holder {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+rule_evaluator::rule_evaluator(std::vector<rate_rule> rules, std::string url)
+    : rules_(std::move(rules)), url_(std::move(url)), conn_(std::make_unique<connection_holder>()) {}
+
+rule_evaluator::~rule_evaluator() = default;  // closing the connection releases the lock
+
+void rule_evaluator::set_rules(std::vector<rate_rule> rules) { rules_ = std::move(rules); }
+
+rule_evaluation rule_evaluator::evaluate_once() {
+  rule_evaluation result;
+  try {
+    if (!conn_->conn || !conn_->conn->is_open()) {
+      conn_->conn.reset();
+      leader_ = false;
+      conn_->conn = std::make_unique<pqxx::connection>(url_);
+    }
+    if (!leader_) {
+      pqxx::nontransaction tx(*conn_->conn);
+      leader_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(rule_leader_lock_key) + ")")[0].as<bool>();
+    }
+    if (!leader_) return result;
+    result.leader = true;
+    for (const auto& rule : rules_) {
+      auto t = evaluate_rule(rule);
+      result.transitions.insert(result.transitions.end(), t.begin(), t.end());
+    }
+  } catch (...) {
+    // Whatever failed, start over on a new session: the lock goes with the old one.
+    conn_->conn.reset();
+    leader_ = false;
+    throw;
+  }
+  return result;
+}
+
+std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule) {
+  pqxx::work tx(*conn_->conn);
+  // Serializes evaluations of this rule even if two sessions both believed they lead.
+  tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", rule_xact_lock_class, rule.name);
+
+  std::map<std::string, bool> firing;
+  for (const auto& row : tx.exec_params("SELECT group_key, firing FROM dlr_rule_state WHERE rule = $1", rule.name)) {
+    firing[row[0].as<std::string>()] = row[1].as<bool>();
+  }
+
+  // The one window query. The status predicate repeats the partial index's (sql/0007).
+  std::string failed_list;
+  for (const auto& st : rule.failed_statuses) {
+    if (!failed_list.empty()) failed_list += ", ";
+    failed_list += tx.quote(st);
+  }
+  std::string sql = "SELECT ";
+  sql += rule.group_by_country ? "coalesce(country::text, 'unknown')" : "''::text";
+  sql += " AS group_key, count(*) AS total, count(*) FILTER (WHERE status IN (" + failed_list +
+         ")) AS failed, count(*) FILTER (WHERE status = 'delivered') AS delivered "
+         "FROM sms_logs WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') "
+         "AND status_at > now() - " +
+         std::to_string(rule.window.count()) + " * interval '1 millisecond'";
+  if (rule.provider) sql += " AND provider = " + tx.quote(*rule.provider);
+  if (rule.sender) sql += " AND sender = " + tx.quote(*rule.sender);
+  sql += " GROUP BY 1";
+
+  struct counts {
+    std::int64_t total = 0, failed = 0, delivered = 0;
+  };
+  std::map<std::string, counts> groups;
+  for (const auto& row : tx.exec(sql)) {
+    groups[row[0].as<std::string>()] = {row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), row[3].as<std::int64_t>()};
+  }
+  // A firing group with no final message left in the window is evaluated as empty.
+  for (const auto& [key, is_firing] : firing) {
+    if (is_firing) groups.try_emplace(key);
+  }
+
+  const bool above = rule.kind == rate_threshold::failed_share_above;
+  std::vector<rule_transition> out;
+  for (const auto& [key, c] : groups) {
+    double share = 0;
+    if (c.total > 0) {
+      share = static_cast<double>(above ? c.failed : c.delivered) / static_cast<double>(c.total);
+    }
+    bool crossed = c.total > 0 && (above ? share > rule.threshold : share < rule.threshold);
+    // No final message in the window: nothing is failing any more.
+    bool cleared = c.total == 0 || (above ? share < rule.threshold - rule.hysteresis
+                                          : share > rule.threshold + rule.hysteresis);
+    auto it = firing.find(key);
+    bool was_firing = it != firing.end() && it->second;
+    bool now_firing = was_firing;
+    if (!was_firing && crossed && c.total >= rule.min_messages) now_firing = true;
+    if (was_firing && cleared) now_firing = false;
+
+    tx.exec_params(
+        "INSERT INTO dlr_rule_state AS s (rule, group_key, firing, since, last_share, last_failed, last_total, "
+        "last_evaluated_at) VALUES ($1, $2, $3::boolean, CASE WHEN $3::boolean THEN now() END, "
+        "CASE WHEN $6::bigint > 0 THEN $4::float8::numeric END, $5::bigint, $6::bigint, now()) "
+        "ON CONFLICT (rule, group_key) DO UPDATE SET firing = excluded.firing, "
+        "since = CASE WHEN NOT excluded.firing THEN NULL WHEN s.firing THEN s.since ELSE now() END, "
+        "last_share = excluded.last_share, last_failed = excluded.last_failed, last_total = excluded.last_total, "
+        "last_evaluated_at = excluded.last_evaluated_at",
+        rule.name, key, now_firing, share, c.failed, c.total);
+
+    if (now_firing == was_firing) continue;
+    rule_transition t{rule.name, key, now_firing, c.failed, c.delivered, c.total, share};
+    nlohmann::json details = {
+        {"rule", rule.name},
+        {"group_by", rule.group_by_country ? "country" : "none"},
+        {"group_key", key},
+        {"window", format_duration(rule.window)},
+        {"window_seconds", rule.window.count() / 1000},
+        {"threshold_kind", kind_name(rule.kind)},
+        {"threshold", rule.threshold},
+        {"hysteresis", rule.hysteresis},
+        {"min_messages", rule.min_messages},
+        {"failed_statuses", rule.failed_statuses},
+        {"failed", c.failed},
+        {"delivered", c.delivered},
+        {"total", c.total},
+        {"share", share},
+    };
+    if (rule.provider) details["filters"]["provider"] = *rule.provider;
+    if (rule.sender) details["filters"]["sender"] = *rule.sender;
+    std::string country = rule.group_by_country && key != "unknown" ? key : "";
+    tx.exec_params(
+        "INSERT INTO dlr_alert_outbox (kind, country, provider, sender, status_at, details) "
+        "VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), now(), $5::jsonb)",
+        now_firing ? "rate_rule_fired" : "rate_rule_resolved", country, rule.provider.value_or(""),
+        rule.sender.value_or(""), details.dump());
+    out.push_back(std::move(t));
+  }
+  tx.commit();
+  return out;
+}
+
+rule_runner::rule_runner(std::vector<rate_rule> rules, std::string url)
+    : rules_(std::move(rules)), url_(std::move(url)) {}
+
+rule_runner::~rule_runner() { stop(); }
+
+void rule_runner::start() {
+  std::lock_guard lk(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  rules_changed_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void rule_runner::stop() {
+  std::thread t;
+  {
+    std::lock_guard lk(mutex_);
+    stopping_ = true;
+    t = std::move(thread_);
+  }
+  wake_.notify_all();
+  if (t.joinable()) t.join();
+}
+
+void rule_runner::set_rules(std::vector<rate_rule> rules) {
+  {
+    std::lock_guard lk(mutex_);
+    rules_ = std::move(rules);
+    rules_changed_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::uint64_t rule_runner::rounds() const {
+  std::lock_guard lk(mutex_);
+  return rounds_;
+}
+
+void rule_runner::run() {
+  std::unique_lock lk(mutex_);
+  rule_evaluator evaluator(rules_, url_);
+  bool was_leader = false;
+  while (!stopping_) {
+    if (rules_changed_) {
+      evaluator.set_rules(rules_);
+      rules_changed_ = false;
+    }
+    std::chrono::milliseconds interval = 1min;
+    if (!rules_.empty()) {
+      interval = std::min_element(rules_.begin(), rules_.end(), [](const auto& a, const auto& b) {
+                   return a.interval < b.interval;
+                 })->interval;
+    }
+    bool have_rules = !evaluator.rules().empty();
+    lk.unlock();
+    if (have_rules) {
+      try {
+        auto r = evaluator.evaluate_once();
+        if (r.leader != was_leader) {
+          spdlog::info("alert: rate rules: {} the evaluating leader", r.leader ? "became" : "is no longer");
+        }
+        was_leader = r.leader;
+        for (const auto& t : r.transitions) {
+          spdlog::warn("alert: rate rule {} {}{}{}: share {:.4f} ({} failed, {} delivered of {} final)", t.rule,
+                       t.fired ? "fired" : "resolved", t.group_key.empty() ? "" : " for ", t.group_key, t.share,
+                       t.failed, t.delivered, t.total);
+        }
+      } catch (const std::exception& e) {
+        if (was_leader) spdlog::info("alert: rate rules: lost the evaluating leader lock");
+        was_leader = false;
+        spdlog::warn("alert: rate rule evaluation failed: {}; retrying in {}", e.what(), format_duration(interval));
+      }
+    }
+    lk.lock();
+    ++rounds_;
+    wake_.wait_for(lk, interval, [this] { return stopping_ || rules_changed_; });
+  }
+}
+
+}  // namespace dlrd::store

@@ -1,0 +1,283 @@
+// Alerts end to end, in process: the writer's failure notices reach a real local HTTP receiver
+// through the dispatcher's webhook sink; failures delay but never lose; bursts become a digest.
+#include <dlrd/alert/dispatcher.hpp>
+#include <dlrd/store/writer.hpp>
+
+#include "support/pg_fixture.hpp"
+#include "support/report_gen.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace {
+
+using dlrd::report::status;
+using dlrd::test::make_report;
+using dlrd::test::query;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+constexpr std::int64_t t0 = 1714564800LL * 1000000;  // 2024-05-01T12:00:00Z in microseconds
+
+/// A minimal HTTP/1.1 receiver on 127.0.0.1: one request per connection, answers 500 to the
+/// first `fail_first` requests and 200 afterwards, and keeps every request it answered.
+class receiver {
+ public:
+  struct request {
+    std::string head;
+    std::string body;
+    int answered = 0;
+  };
+
+  explicit receiver(int fail_first = 0) : fail_first_(fail_first) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0) {
+      throw std::runtime_error("receiver: cannot listen");
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~receiver() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<request> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  /// Bodies of the requests answered 200, parsed.
+  std::vector<json> delivered() const {
+    std::vector<json> out;
+    for (const auto& r : requests()) {
+      if (r.answered == 200) out.push_back(json::parse(r.body));
+    }
+    return out;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string data;
+      char buf[4096];
+      std::size_t need = std::string::npos;
+      while (true) {
+        auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        data.append(buf, static_cast<std::size_t>(n));
+        auto end = data.find("\r\n\r\n");
+        if (end != std::string::npos && need == std::string::npos) {
+          auto cl = data.find("Content-Length: ");
+          std::size_t length = cl == std::string::npos ? 0 : std::stoul(data.substr(cl + 16));
+          need = end + 4 + length;
+        }
+        if (need != std::string::npos && data.size() >= need) break;
+      }
+      auto end = data.find("\r\n\r\n");
+      request r;
+      r.head = data.substr(0, end);
+      r.body = end == std::string::npos ? "" : data.substr(end + 4);
+      r.answered = served_++ < fail_first_ ? 500 : 200;
+      std::string answer = "HTTP/1.1 " + std::to_string(r.answered) +
+                           (r.answered == 200 ? " OK" : " Internal Server Error") +
+                           "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(c);
+      std::lock_guard lock(mutex_);
+      requests_.push_back(std::move(r));
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  int fail_first_;
+  int served_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::vector<request> requests_;
+  std::thread thread_;
+};
+
+class alert_e2e_test : public dlrd::test::pg_test {
+ protected:
+  dlrd::store::database_config db() const { return {url(), std::chrono::seconds(2), false}; }
+
+  void write_failures(int n, int delivered = 0) {
+    dlrd::store::store_config sc;
+    dlrd::store::writer w(db(), sc);
+    std::vector<dlrd::report::ingest_record> batch;
+    for (int i = 0; i < n; ++i) {
+      auto r = make_report("f" + std::to_string(i), i % 3 == 0 ? status::rejected : status::undelivered,
+                           i % 3 == 0 ? "REJECTD" : "UNDELIV", t0 + i, "34");
+      r.recipient = i % 2 == 0 ? "+4915112345678" : "+33612345678";
+      batch.emplace_back(r);
+    }
+    for (int i = 0; i < delivered; ++i) batch.emplace_back(make_report("d" + std::to_string(i), status::delivered, "DELIVRD", t0));
+    std::atomic<bool> never{false};
+    ASSERT_EQ(w.write(batch, never).notices, static_cast<std::size_t>(n));
+  }
+
+  dlrd::alert::alert_config config(const receiver& r, int max_per_minute = 1000) const {
+    dlrd::alert::alert_config c;
+    c.poll_interval = milliseconds(50);
+    c.retry.initial = milliseconds(100);
+    c.retry.max = milliseconds(300);
+    c.batch = 1000;
+    dlrd::alert::sink_config s;
+    s.name = "hook";
+    s.type = "webhook";
+    s.url = r.url();
+    s.bearer_token = "t0ken";
+    s.headers = {{"X-Team", "sms"}};
+    s.allow_private = true;
+    s.max_per_minute = max_per_minute;
+    s.connect_timeout = milliseconds(500);
+    s.timeout = milliseconds(2000);
+    c.sinks = {s};
+    return c;
+  }
+
+  int sent_in_db() const {
+    return query(url(), "SELECT count(*) FROM dlr_alert_delivery WHERE sink = 'hook' AND sent_at IS NOT NULL")[0][0]
+        .as<int>();
+  }
+
+  bool wait_for_sent(int n, milliseconds limit = milliseconds(15'000)) const {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (sent_in_db() >= n) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+};
+
+TEST_F(alert_e2e_test, failures_written_by_the_writer_reach_the_webhook_as_documented_json) {
+  receiver hook;
+  write_failures(3, 2);
+  dlrd::alert::dispatcher d(db(), config(hook));
+  d.start();
+  ASSERT_TRUE(wait_for_sent(3));
+  d.stop();
+  auto got = hook.delivered();
+  ASSERT_EQ(got.size(), 3u);
+  std::set<std::string> ids;
+  for (const auto& j : got) {
+    EXPECT_EQ(j["type"], "message_failed");
+    ids.insert(j["message_id"].get<std::string>());
+    EXPECT_TRUE(j["status"] == "undelivered" || j["status"] == "rejected");
+    EXPECT_EQ(j["error_code"], "34");
+    EXPECT_EQ(j["provider"], "smspm");
+    EXPECT_TRUE(j["country"] == "DE" || j["country"] == "FR") << j.dump();
+    EXPECT_TRUE(j["recipient"].is_string());
+    EXPECT_TRUE(j["notice_id"].is_number());
+    EXPECT_TRUE(j["status_at"].get<std::string>().starts_with("2024-05-01T12:00:00."));
+    EXPECT_TRUE(j["noticed_at"].is_string());
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"f0", "f1", "f2"}));
+  auto head = hook.requests().front().head;
+  EXPECT_NE(head.find("Authorization: Bearer t0ken"), std::string::npos) << head;
+  EXPECT_NE(head.find("X-Team: sms"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;
+  auto c = d.counters();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].sent, 3u);
+  EXPECT_EQ(c[0].failed, 0u);
+}
+
+TEST_F(alert_e2e_test, a_receiver_failing_for_a_while_delays_but_never_loses_notices) {
+  receiver hook(/*fail_first=*/6);
+  write_failures(5);
+  dlrd::alert::dispatcher d(db(), config(hook));
+  d.start();
+  ASSERT_TRUE(wait_for_sent(5));
+  d.stop();
+  std::set<std::string> ids;
+  for (const auto& j : hook.delivered()) ids.insert(j["message_id"].get<std::string>());
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_EQ(hook.delivered().size(), 5u);  // each notice delivered once
+  EXPECT_GE(d.counters()[0].failed, 6u);
+  EXPECT_GE(query(url(), "SELECT max(attempts) FROM dlr_alert_delivery")[0][0].as<int>(), 2);
+}
+
+TEST_F(alert_e2e_test, a_burst_of_500_failures_with_a_limit_of_10_arrives_as_10_messages_and_one_digest) {
+  receiver hook;
+  write_failures(500);
+  dlrd::alert::dispatcher_options opts;
+  opts.rate_window = milliseconds(1500);  // the limit's minute, shortened for the test
+  dlrd::alert::dispatcher d(db(), config(hook, 10), opts);
+  d.start();
+  ASSERT_TRUE(wait_for_sent(500));
+  d.stop();
+  auto got = hook.delivered();
+  std::size_t singles = 0, digests = 0, digested = 0;
+  for (const auto& j : got) {
+    if (j["type"] == "message_failed") ++singles;
+    if (j["type"] == "digest") {
+      ++digests;
+      digested += j["count"].get<std::size_t>();
+      EXPECT_TRUE(j["text"].get<std::string>().starts_with("490 more failures: ")) << j.dump();
+      EXPECT_NE(j["text"].get<std::string>().find("top countries: "), std::string::npos);
+    }
+  }
+  EXPECT_EQ(singles, 10u);
+  EXPECT_EQ(digests, 1u);
+  EXPECT_EQ(digested, 490u);
+  auto c = d.counters()[0];
+  EXPECT_EQ(c.sent, 10u);
+  EXPECT_EQ(c.digested, 490u);
+  EXPECT_EQ(c.digests, 1u);
+  EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_alert_delivery WHERE digested")[0][0].as<int>(), 490);
+}
+
+TEST_F(alert_e2e_test, stop_returns_promptly_while_a_sink_hangs) {
+  // A listener that accepts and never answers.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  receiver unused;
+  auto c = config(unused);
+  c.sinks[0].url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/hook";
+  c.sinks[0].timeout = milliseconds(30'000);
+  write_failures(2);
+  dlrd::alert::dispatcher d(db(), c);
+  d.start();
+  std::this_thread::sleep_for(milliseconds(500));  // the first send is now hanging
+  auto started = std::chrono::steady_clock::now();
+  d.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1500));
+  ::close(fd);
+  // Nothing was lost: both notices are still open and due at once for the next start.
+  EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_alert_delivery WHERE sent_at IS NULL AND dropped_reason IS NULL "
+                         "AND next_attempt_at <= now()")[0][0]
+                .as<int>(),
+            2);
+}
+
+}  // namespace

@@ -1,0 +1,114 @@
+// Notice formats: webhook JSON schema, Slack escaping, digest text, log fields, backoff bounds.
+#include <dlrd/alert/format.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using dlrd::alert::backoff;
+using dlrd::alert::retry_config;
+using dlrd::store::notice;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+notice failed(std::int64_t id, std::string status, std::optional<std::string> country) {
+  notice n;
+  n.id = id;
+  n.kind = "message_failed";
+  n.message_id = "m" + std::to_string(id);
+  n.status = std::move(status);
+  n.raw_status = "UNDELIV";
+  n.error_code = "34";
+  n.recipient = "+4915112345678";
+  n.country = std::move(country);
+  n.provider = "smspm";
+  n.status_at = "2024-05-01T12:00:00.000000Z";
+  n.noticed_at = "2024-05-01T12:00:01.000000Z";
+  return n;
+}
+
+TEST(alert_format, webhook_json_carries_the_documented_fields) {
+  auto j = json::parse(dlrd::alert::webhook_json(failed(7, "undelivered", "DE")));
+  EXPECT_EQ(j["type"], "message_failed");
+  EXPECT_EQ(j["notice_id"], 7);
+  EXPECT_EQ(j["message_id"], "m7");
+  EXPECT_EQ(j["status"], "undelivered");
+  EXPECT_EQ(j["raw_status"], "UNDELIV");
+  EXPECT_EQ(j["error_code"], "34");
+  EXPECT_EQ(j["recipient"], "+4915112345678");
+  EXPECT_EQ(j["country"], "DE");
+  EXPECT_EQ(j["provider"], "smspm");
+  EXPECT_EQ(j["status_at"], "2024-05-01T12:00:00.000000Z");
+  EXPECT_EQ(j["noticed_at"], "2024-05-01T12:00:01.000000Z");
+  EXPECT_TRUE(json::parse(dlrd::alert::webhook_json(failed(8, "rejected", std::nullopt)))["country"].is_null());
+}
+
+TEST(alert_format, slack_escaping_replaces_only_ampersand_and_angle_brackets) {
+  EXPECT_EQ(dlrd::alert::slack_escape("a & b <@U123> <!channel> <https://x|y> *bold*"),
+            "a &amp; b &lt;@U123&gt; &lt;!channel&gt; &lt;https://x|y&gt; *bold*");
+  EXPECT_EQ(dlrd::alert::slack_escape("&amp;"), "&amp;amp;");
+}
+
+TEST(alert_format, slack_payload_is_valid_json_whose_fields_cannot_mention_or_link) {
+  auto n = failed(1, "undelivered", "DE");
+  n.message_id = "<!channel> \"quoted\"\n<https://evil.example|click>";
+  n.raw_status = "<@U0001>";
+  auto j = json::parse(dlrd::alert::slack_json(n));
+  ASSERT_TRUE(j["text"].is_string());
+  auto text = j["text"].get<std::string>();
+  EXPECT_EQ(text.find('<'), std::string::npos);
+  EXPECT_EQ(text.find('>'), std::string::npos);
+  EXPECT_NE(text.find("&lt;!channel&gt; \"quoted\"\n&lt;https://evil.example|click&gt;"), std::string::npos);
+  EXPECT_NE(text.find("&lt;@U0001&gt;"), std::string::npos);
+  EXPECT_EQ(j.size(), 1u);
+}
+
+TEST(alert_format, digest_text_counts_statuses_and_top_countries) {
+  std::vector<notice> ns;
+  for (int i = 0; i < 30; ++i) ns.push_back(failed(i, "undelivered", i < 20 ? "DE" : (i < 29 ? "FR" : "GB")));
+  for (int i = 30; i < 37; ++i) ns.push_back(failed(i, "rejected", std::nullopt));
+  auto d = dlrd::alert::make_digest(ns);
+  EXPECT_EQ(d.count, 37u);
+  EXPECT_EQ(d.notice_ids.size(), 37u);
+  EXPECT_EQ(dlrd::alert::digest_text(d), "37 more failures: 30 undelivered, 7 rejected; top countries: DE 20, FR 9, GB 1");
+  auto j = json::parse(dlrd::alert::webhook_json(d));
+  EXPECT_EQ(j["type"], "digest");
+  EXPECT_EQ(j["count"], 37);
+  EXPECT_EQ(j["by_status"]["undelivered"], 30);
+  EXPECT_EQ(j["top_countries"][0]["country"], "DE");
+  EXPECT_EQ(j["top_countries"][0]["count"], 20);
+}
+
+TEST(alert_format, digest_text_without_countries_omits_them) {
+  std::vector<notice> ns{failed(1, "expired", std::nullopt)};
+  EXPECT_EQ(dlrd::alert::digest_text(dlrd::alert::make_digest(ns)), "1 more failure: 1 expired");
+}
+
+TEST(alert_format, log_fields_quote_values_so_no_field_can_forge_another) {
+  auto n = failed(3, "undelivered", "DE");
+  n.message_id = "x\" status=delivered\nforged=1";
+  auto line = dlrd::alert::log_fields(n);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("message_id=\"x\\\" status=delivered\\nforged=1\""), std::string::npos);
+}
+
+TEST(alert_format, backoff_doubles_from_initial_with_jitter_and_stays_under_the_cap) {
+  retry_config r;  // 5s initial, 10m cap
+  std::mt19937_64 rng(42);
+  for (int attempts = 1; attempts <= 40; ++attempts) {
+    auto base = milliseconds{5000};
+    for (int i = 1; i < attempts && base < r.max; ++i) base *= 2;
+    base = std::min(base, r.max);
+    for (int k = 0; k < 50; ++k) {
+      auto d = backoff(r, attempts, rng);
+      EXPECT_GE(d, base / 2) << attempts;
+      EXPECT_LE(d, base) << attempts;
+    }
+  }
+  EXPECT_LE(backoff(r, 1, rng), milliseconds{5000});
+  EXPECT_GE(backoff(r, 30, rng), milliseconds{300'000});
+  EXPECT_LE(backoff(r, 1000, rng), milliseconds{600'000});
+}
+
+}  // namespace

@@ -46,6 +46,12 @@ struct disk_cursor {
   std::uint64_t seq = 0;
 };
 
+/// What one cached record costs in memory: its payload, the record, and the allocator's
+/// overhead for the payload's heap block. The cache bound counts this, not payload alone.
+constexpr std::uint64_t cached_size(std::size_t payload) {
+  return payload + sizeof(record) + 16;
+}
+
 class file_journal final : public journal {
  public:
   file_journal(const spool_config& config, std::shared_ptr<file_ops> ops, detail::recovered_spool recovered)
@@ -119,7 +125,7 @@ class file_journal final : public journal {
       ready_.wait_until(lock, until, [&] { return available() >= max || drained() || stopping_; });
     }
     while (out.size() < max && !cache_.empty()) {
-      cache_bytes_ -= cache_.front().payload.size();
+      cache_bytes_ -= cached_size(cache_.front().payload.size());
       taken_.insert(cache_.front().seq);
       out.push_back(std::move(cache_.front()));
       cache_.pop_front();
@@ -288,12 +294,14 @@ class file_journal final : public journal {
   /// Called with mutex_ held.
   void publish(std::vector<unit>& group, std::uint64_t first, std::uint64_t count, std::uint64_t payload_bytes,
                std::uint64_t offset, clock::time_point now) {
-    if (!disk_mode_ && cache_bytes_ + payload_bytes <= config_.cache_bytes) {
+    if (!disk_mode_ && cache_bytes_ + payload_bytes + count * cached_size(0) <= config_.cache_bytes) {
       std::uint64_t seq = first;
       for (auto& u : group) {
-        for (auto& p : u.payloads) cache_.push_back(record{seq++, std::move(p), now});
+        for (auto& p : u.payloads) {
+          cache_bytes_ += cached_size(p.size());
+          cache_.push_back(record{seq++, std::move(p), now});
+        }
       }
-      cache_bytes_ += payload_bytes;
       return;
     }
     if (!disk_mode_) {

@@ -3,6 +3,7 @@
 #include <dlrd/alert/dispatcher.hpp>
 #include <dlrd/store/writer.hpp>
 
+#include "harness.hpp"
 #include "support/pg_fixture.hpp"
 #include "support/report_gen.hpp"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -278,6 +280,53 @@ TEST_F(alert_e2e_test, stop_returns_promptly_while_a_sink_hangs) {
                          "AND next_attempt_at <= now()")[0][0]
                 .as<int>(),
             2);
+}
+
+TEST_F(alert_e2e_test, the_real_daemon_notices_each_failed_message_once_at_a_local_webhook) {
+  receiver hook(/*fail_first=*/2);
+  dlrd::e2e::temp_dir dir;
+  dlrd::e2e::daemon d(dir.path(), url(),
+                      // One writer: the reports are committed in the order they were acked.
+                      "store:\n  workers: 1\n"
+                      "alerts:\n  poll_interval: 100ms\n  retry:\n    initial: 100ms\n    max: 300ms\n"
+                      "  rules: []\n  sinks:\n    - name: hook\n      type: webhook\n      url: " +
+                          hook.url() + "\n      allow_private: true\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  dlrd::e2e::client c(d.port());
+  // Three messages fail (one of them reported twice and once more later as another
+  // failure), one is delivered after an earlier failure report arrives late.
+  constexpr const char* bodies[] = {
+      R"({"messageId":"rd-1","status":"UNDELIV","to":"+4915112345678","timestamp":"2026-11-28T10:00:01Z","errorCode":"34"})",
+      R"({"messageId":"rd-1","status":"UNDELIV","to":"+4915112345678","timestamp":"2026-11-28T10:00:01Z","errorCode":"34"})",
+      R"({"messageId":"rd-1","status":"EXPIRED","to":"+4915112345678","timestamp":"2026-11-28T10:05:00Z"})",
+      R"({"messageId":"rd-2","status":"REJECTD","to":"+33612345678","timestamp":"2026-11-28T10:00:02Z"})",
+      R"({"messageId":"rd-3","status":"expired","to":"+447700900123","timestamp":"2026-11-28T10:00:03Z"})",
+      R"({"messageId":"rd-4","status":"delivered","to":"+447700900124","timestamp":"2026-11-28T10:00:04Z"})",
+      R"({"messageId":"rd-4","status":"undelivered","to":"+447700900124","timestamp":"2026-11-28T09:59:00Z"})",
+  };
+  for (const char* b : bodies) ASSERT_EQ(c.post("/webhooks/smspm", b).status, 200);
+
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until && hook.delivered().size() < 3) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::this_thread::sleep_for(milliseconds(500));  // room for a (wrong) extra notice to show up
+  auto got = hook.delivered();
+  std::multiset<std::string> ids;
+  for (const auto& j : got) ids.insert(j["message_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::multiset<std::string>{"rd-1", "rd-2", "rd-3"})) << d.log();
+  for (const auto& j : got) {
+    EXPECT_EQ(j["type"], "message_failed");
+    if (j["message_id"] == "rd-1") {
+      // The notice carries the state the row moved into: the first failure, or the later
+      // expiry when both arrived in one batch. Either way, one notice.
+      EXPECT_TRUE(j["status"] == "undelivered" || j["status"] == "expired") << j.dump();
+      EXPECT_EQ(j["country"], "DE");
+    }
+  }
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ struct spool_config {
   std::chrono::milliseconds checkpoint_interval{200};
   /// Durable records kept in memory for writers that keep up; past it they are read
   /// back from the segment files. Not read from YAML.
-  std::size_t cache_bytes = 64u << 20;
+  std::size_t cache_bytes = 32u << 20;
 
   bool operator==(const spool_config&) const = default;
 };

@@ -11,12 +11,22 @@ namespace {
 
 constexpr const char* ensure_cursor = "INSERT INTO dlr_alert_cursor (sink) VALUES ($1) ON CONFLICT DO NOTHING";
 
-// Serialises claims of new notices per sink across every dlrd instance; the snapshot's xmin
-// bounds the cursor: every transaction below it has finished, so no notice can still
-// appear behind it (ids are taken before commit and become visible out of order).
-constexpr const char* lock_cursor =
-    "SELECT upto_txid, upto_id, txid_snapshot_xmin(txid_current_snapshot()) "
-    "FROM dlr_alert_cursor WHERE sink = $1 FOR UPDATE";
+// Serialises claims of new notices per sink across every dlrd instance. The horizon bounds
+// the cursor: every transaction below it has finished, so no notice can still appear behind
+// it (ids are taken before commit and become visible out of order). Only transactions of
+// this database can write the outbox, so the oldest one still running here is the horizon
+// (the cluster-wide snapshot xmin would let any long transaction in another database hold
+// notices back); with none running, the snapshot's xmax. A transaction that ends between
+// the snapshot and the pg_stat_activity read has committed before the claim statement's
+// own snapshot, so the claim sees its rows.
+constexpr const char* lock_cursor = R"sql(
+SELECT upto_txid, upto_id,
+       coalesce((SELECT min(x::text::bigint)
+                   FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+                   JOIN pg_stat_activity a ON a.backend_xid = xid(x)
+                  WHERE a.datname = current_database()),
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+  FROM dlr_alert_cursor WHERE sink = $1 FOR UPDATE)sql";
 
 constexpr const char* claim_new = R"sql(
 WITH picked AS (

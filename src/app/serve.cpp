@@ -250,7 +250,6 @@ int serve(const daemon_config& initial, const std::string& config_path) {
 
   spool::recovery_report recovery;
   auto journal = spool::open_journal(config.spool, recovery);
-  spdlog::info("spool recovered: {}", spool::describe(recovery));
 
   writer_pool writers(*journal, config.database, config.store, &registry);
   writers.start();

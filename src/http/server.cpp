@@ -29,6 +29,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <map>
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <condition_variable>
@@ -134,25 +137,53 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
   }
 
+  // The registry's lookup builds its label strings and takes its lock; on the ack path each
+  // I/O thread does it once per series and keeps the pointer (counters live as long as the
+  // registry, and an I/O thread serves one server for its whole life).
+  struct thread_series {
+    const metrics::registry* owner = nullptr;
+    std::map<std::pair<std::string_view, unsigned>, metrics::counter*> routes;  // route_of's static names
+    std::array<std::vector<std::pair<std::string, metrics::counter*>>, 5> reports;  // by status, then provider
+  };
+
+  thread_series& series() {
+    thread_local thread_series mine;
+    if (mine.owner != registry) {
+      mine = thread_series{};
+      mine.owner = registry;
+    }
+    return mine;
+  }
+
   void count_route(std::string_view route, unsigned code) {
     if (!registry) return;
-    registry
-        ->get_counter("dlrd_http_requests_total", "HTTP requests answered, by route and status code.",
-                      {{"route", std::string(route)}, {"code", std::to_string(code)}})
-        .inc();
+    auto& c = series().routes[{route, code}];
+    if (!c) {
+      c = &registry->get_counter("dlrd_http_requests_total", "HTTP requests answered, by route and status code.",
+                                 {{"route", std::string(route)}, {"code", std::to_string(code)}});
+    }
+    c->inc();
   }
 
   void count_spooled(const std::vector<report::ingest_record>& records) {
     if (!registry) return;
+    auto& cache = series().reports;
     for (const auto& r : records) {
-      if (const auto* d = std::get_if<report::delivery_report>(&r)) {
-        registry
-            ->get_counter("dlrd_reports_total", "Delivery reports acked (durable), by provider and canonical status.",
-                          {{"provider", d->provider}, {"status", std::string(report::to_string(d->canonical))}})
-            .inc();
-      } else {
+      const auto* d = std::get_if<report::delivery_report>(&r);
+      if (!d) {
         quarantined->inc();
+        continue;
       }
+      auto& by_provider = cache[static_cast<std::size_t>(d->canonical)];
+      auto it = std::find_if(by_provider.begin(), by_provider.end(),
+                             [d](const auto& e) { return e.first == d->provider; });
+      if (it == by_provider.end()) {
+        auto& c = registry->get_counter(
+            "dlrd_reports_total", "Delivery reports acked (durable), by provider and canonical status.",
+            {{"provider", d->provider}, {"status", std::string(report::to_string(d->canonical))}});
+        it = by_provider.insert(by_provider.end(), {d->provider, &c});
+      }
+      it->second->inc();
     }
   }
 

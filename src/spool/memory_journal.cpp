@@ -36,7 +36,6 @@ class memory_journal final : public journal {
       } else {
         auto now = std::chrono::steady_clock::now();
         for (auto& p : payloads) {
-          stats_.backlog_bytes += p.size();
           queue_.push_back(record{next_seq_++, std::move(p), now});
         }
         held_ += payloads.size();

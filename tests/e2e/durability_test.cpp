@@ -259,10 +259,8 @@ TEST_F(durability, acked_reports_survive_twenty_kill_9s_under_load) {
   auto missing = wait_until_stored(db.url(), acked, 90s);
   EXPECT_TRUE(missing.empty()) << describe_missing(missing) << "\n" << last.log();
 
-  auto duplicates = count_of(db.url(),
-                             "SELECT count(*) FROM (SELECT 1 FROM dlr_events GROUP BY message_id, status, event_at, "
-                             "provider HAVING count(*) > 1) d");
-  EXPECT_EQ(duplicates, 0);
+  // dlr_events' UNIQUE key already forbids duplicate keys; what replays could break is the
+  // one-row-per-acked-report count below.
   std::unordered_map<std::string, long long> events;
   for (const auto& row : test::query(db.url(), "SELECT message_id, count(*) FROM dlr_events GROUP BY message_id")) {
     events[row[0].as<std::string>()] = row[1].as<long long>();

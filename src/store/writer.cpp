@@ -114,28 +114,6 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-template <typename T>
-json optional_json(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
-json report_json(const delivery_report& r) {
-  return json{
-      {"message_id", r.message_id},
-      {"status", report::to_string(r.canonical)},
-      {"raw_status", r.raw_status},
-      {"event_at", report::format_timestamp(r.event_at)},
-      {"from_gateway", r.event_time_from_gateway},
-      {"received_at", report::format_timestamp(r.received_at)},
-      {"provider", r.provider},
-      {"recipient", optional_json(r.recipient)},
-      {"sender", optional_json(r.sender)},
-      {"error_code", optional_json(r.error_code)},
-      {"parts", optional_json(r.parts)},
-      {"cost", optional_json(r.cost)},
-  };
-}
-
 json quarantine_json(const quarantined_payload& p) {
   return json{
       {"received_at", report::format_timestamp(p.received_at)},
@@ -222,7 +200,9 @@ std::string without_nul(std::string s) {
 quarantined_payload poison(const report::ingest_record& rec, const pqxx::sql_error& e) {
   std::string reason = without_nul("store: " + e.sqlstate() + ": " + message_of(e));
   if (const auto* r = std::get_if<delivery_report>(&rec)) {
-    return quarantined_payload{without_nul(r->provider), reason, "", "application/json", dump(report_json(*r)),
+    std::string body;  // the same JSON the write statement reads
+    append_report_json(body, *r);
+    return quarantined_payload{without_nul(r->provider), reason, "", "application/json", std::move(body),
                                r->received_at};
   }
   auto p = std::get<quarantined_payload>(rec);

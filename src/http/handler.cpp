@@ -76,7 +76,8 @@ std::string_view handler::route_of(std::string_view target) {
   return "other";
 }
 
-outcome handler::handle(const request& req, report::time_point received_at) const {
+outcome handler::handle(const request& req, const request_context& ctx) const {
+  const auto received_at = ctx.received_at;
   auto path = path_of(req.target());
   outcome out;
   if (path == "/webhooks/smspm") {

@@ -298,6 +298,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   asio::awaitable<void> run_session(std::shared_ptr<session_state> sp) {
     auto& s = *sp;
     beast::flat_buffer buffer;
+    std::string peer;
+    {
+      error_code pec;
+      auto ep = s.socket.remote_endpoint(pec);
+      if (!pec) peer = ep.address().to_string();
+    }
     for (;;) {
       error_code ec;
       if (buffer.size() == 0) {
@@ -363,7 +369,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
       auto req = parser.release();
       const auto read_done = std::chrono::steady_clock::now();
-      auto out = handle.handle(req, report::now());
+      auto out = handle.handle(req, request_context{report::now(), peer, false});
       response res;
       if (out.spool) {
         std::vector<std::string> payloads;

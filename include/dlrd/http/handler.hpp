@@ -30,6 +30,13 @@ struct outcome {
   std::optional<spool_action> spool;
 };
 
+/// What the server knows about a request besides the request itself.
+struct request_context {
+  report::time_point received_at;  ///< when the request was fully read
+  std::string_view peer_address;   ///< the TCP peer's IP, textual
+  bool tls = false;                ///< arrived over native TLS
+};
+
 /// Readiness as seen by the application: ready or not, and why.
 struct readiness {
   bool ready = true;
@@ -49,7 +56,7 @@ class handler {
  public:
   explicit handler(handler_config config);
 
-  outcome handle(const request& req, report::time_point received_at) const;
+  outcome handle(const request& req, const request_context& ctx) const;
 
   /// JSON error answer: {"error": reason[, "field": field]}.
   static response error(unsigned version, boost::beast::http::status code, std::string_view reason,

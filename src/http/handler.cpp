@@ -116,6 +116,12 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
     out.immediate = std::move(res);
     return out;
   }
+  for (const auto& route : config_.api_routes) {
+    if (path.starts_with(route.prefix)) {
+      out.deferred = [serve = route.serve, req]() { return serve(req); };
+      return out;
+    }
+  }
   out.immediate = error(req.version(), bhttp::status::not_found, "no route for " + std::string(path));
   return out;
 }

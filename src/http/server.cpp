@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -65,6 +66,27 @@ auto async_append(spool::journal& journal, std::vector<std::string> payloads, To
       token, std::move(payloads));
 }
 
+/// Runs `work` on `pool` and resumes the caller on its own executor with the answer.
+template <typename Token>
+auto async_run_blocking(asio::thread_pool& pool, std::function<response()> work, Token&& token) {
+  return asio::async_initiate<Token, void(response)>(
+      [&pool](auto handler, std::function<response()> job) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        asio::post(pool, [shared, ex, job = std::move(job)]() mutable {
+          response res;
+          try {
+            res = job();
+          } catch (const std::exception& e) {
+            spdlog::warn("api request failed: {}", e.what());
+            res = handler::error(11, bhttp::status::service_unavailable, "temporarily unavailable, retry later");
+          }
+          asio::post(ex, [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+        });
+      },
+      token, std::move(work));
+}
+
 /// A parse error in the request itself (as opposed to the peer going away).
 bool is_malformed(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
@@ -97,6 +119,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
+  asio::thread_pool blocking_pool{4};  // API routes that query PostgreSQL
 
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
@@ -389,6 +412,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                                                       : "spool write failed, retry later";
           res = handler::unavailable(req.version(), why, listen.retry_after_seconds);
         }
+      } else if (out.deferred) {
+        res = co_await async_run_blocking(blocking_pool, std::move(out.deferred), asio::use_awaitable);
       } else {
         res = std::move(out.immediate);
       }
@@ -478,6 +503,7 @@ void server::stop(std::chrono::milliseconds grace) {
     d.sessions_done.wait_for(lock, std::chrono::seconds(2), [&d] { return d.sessions.empty(); });
   }
   d.guards.clear();
+  d.blocking_pool.join();
   for (auto& c : d.contexts) c->stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();

@@ -24,10 +24,20 @@ struct spool_action {
   response on_durable;
 };
 
-/// Either an immediate answer, or a spool action (then `immediate` is unused).
+/// Either an immediate answer, a spool action, or deferred work (then `immediate` is unused).
 struct outcome {
   response immediate;
   std::optional<spool_action> spool;
+  /// Work that may block (a database query): the server runs it off the I/O threads and
+  /// sends what it returns.
+  std::function<response()> deferred;
+};
+
+/// A read-only API route served off the I/O threads: every request whose path starts with
+/// `prefix` (e.g. "/v1/stats/") goes to `serve`, which may block.
+struct api_route {
+  std::string prefix;
+  std::function<response(const request&)> serve;
 };
 
 /// What the server knows about a request besides the request itself.
@@ -49,6 +59,7 @@ struct handler_config {
   /// Renders the body of GET /metrics (Prometheus text 0.0.4); absent = no such route (404).
   /// Called on an I/O thread, so it must be quick and thread-safe.
   std::function<std::string()> metrics;
+  std::vector<api_route> api_routes;
 };
 
 /// Thread-safety: `handle` is const and may run on every I/O thread at once.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dlrd builds and tests with (skips apt when all are present).
-#   scripts/install-deps.sh [--test]   --test adds what the test suite and fuzzers need
+#   scripts/install-deps.sh [--test]   --test adds what the test suite, the fuzzers and the
+#                                      dashboard's browser test (chromium) need
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config ccache
@@ -8,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config ccache
       libssl-dev libsystemd-dev libphonenumber-dev
       postgresql-15 postgresql-client-15 curl)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev)
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium)
 fi
 
 missing=()

@@ -4,6 +4,8 @@
 #include <dlrd/app/serve.hpp>
 
 #include <dlrd/config/yaml.hpp>
+#include <dlrd/decode/profile.hpp>
+#include <dlrd/insights/report.hpp>
 #include <dlrd/spool/inspect.hpp>
 #include <dlrd/store/migrations.hpp>
 
@@ -32,15 +34,27 @@ const std::map<std::string, command>& commands() {
       {"serve", {"dlrd serve [--config FILE]",
                  "Receive delivery reports over HTTP, spool them durably and write them to PostgreSQL.\n"
                  "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready.\n"
-                 "SIGHUP re-reads the file: log.level and shutdown.* change live; an invalid file is\n"
-                 "refused and the running configuration kept. Prometheus metrics: GET /metrics."}},
+                 "SIGHUP re-reads the file: webhooks and their auth, profiles, api.auth, alert rules,\n"
+                 "log.level, shutdown.* and the TLS certificate change live; keys that need a restart\n"
+                 "are named in the log; an invalid file is refused and the running configuration kept.\n"
+                 "Prometheus metrics: GET /metrics."}},
       {"migrate", {"dlrd migrate [--config FILE]",
                    "Apply the missing schema migrations to the configured database, in order."}},
+      {"report", {"dlrd report [--config FILE] [--days N] [--format table|csv|json]",
+                  "Print deliverability figures for the messages sent in the last N days (default 7,\n"
+                  "at most 366), the same as the stats API's: delivery by day, countries, providers and\n"
+                  "senders (worst failure rate first, 95%/85% bands), DLR coverage after 24 h, send to\n"
+                  "delivered latency, top error codes and the rate rules firing now. Rates are shares of\n"
+                  "messages with a final status. csv: one block per section; json: the API's bodies."}},
       {"check-config", {"dlrd check-config [--config FILE]",
                         "Validate the configuration file without starting; exit 0 when it is valid."}},
       {"spool", {"dlrd spool inspect [--config FILE | --dir DIR]",
                  "Show the spool's segments, record counts, checkpoint, oldest unsent record and any\n"
                  "corruption. Reads only; run it while the daemon is stopped or running."}},
+      {"profiles", {"dlrd profiles",
+                    "Print the built-in provider profiles (smspm, twilio, vonage, sinch, infobip, kannel,\n"
+                    "jasmin, smpp, telnyx) as the YAML they are read from: a starting point for your own\n"
+                    "profile under `profiles:` (or `extends: <name>`)."}},
       {"version", {"dlrd version", "Print the version."}},
   };
   return all;
@@ -55,6 +69,8 @@ void print_usage(FILE* out) {
 struct options {
   std::string config = default_config;
   std::optional<std::string> dir;
+  std::optional<std::string> days;    // report
+  std::optional<std::string> format;  // report
   std::vector<std::string> positional;
   bool help = false;
 };
@@ -82,6 +98,10 @@ std::optional<options> parse_options(const std::string& name, int argc, char** a
       auto v = value("--dir");
       if (!v) return std::nullopt;
       o.dir = *v;
+    } else if (name == "report" && (a == "--days" || a == "--format")) {
+      auto v = value(a.c_str());
+      if (!v) return std::nullopt;
+      (a == "--days" ? o.days : o.format) = *v;
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "dlrd %s: unknown option %s\n", name.c_str(), a.c_str());
       return std::nullopt;
@@ -138,6 +158,11 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
 
+  if (name == "profiles") {
+    std::fwrite(decode::builtin_profiles_text().data(), 1, decode::builtin_profiles_text().size(), stdout);
+    return 0;
+  }
+
   if (name == "spool") {
     if (opts->positional.size() != 1 || opts->positional[0] != "inspect") {
       std::fprintf(stderr, "usage: %s\n", it->second.usage);
@@ -172,6 +197,30 @@ int run_cli(int argc, char** argv) {
   if (name == "check-config") {
     std::printf("%s: configuration is valid\n", opts->config.c_str());
     return 0;
+  }
+  if (name == "report") {
+    int days = 7;
+    if (opts->days) {
+      char* end = nullptr;
+      long n = std::strtol(opts->days->c_str(), &end, 10);
+      if (opts->days->empty() || *end != '\0' || n < 1 || n > 366) {
+        std::fprintf(stderr, "dlrd report: --days must be an integer from 1 to 366\n");
+        return 2;
+      }
+      days = static_cast<int>(n);
+    }
+    auto format = insights::parse_report_format(opts->format.value_or("table"));
+    if (!format) {
+      std::fprintf(stderr, "dlrd report: --format must be table, csv or json\n");
+      return 2;
+    }
+    try {
+      std::fputs(insights::render_report(store::connection_string(config->database), days, *format).c_str(), stdout);
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dlrd report: %s\n", e.what());
+      return 1;
+    }
   }
   setup_logging(*config);
   if (name == "migrate") {

@@ -32,6 +32,21 @@ daemon_config load_config(const std::string& file) {
     section_into(root, "store", c.store);
     section_into(root, "spool", c.spool);
     section_into(root, "decode", c.decode);
+    if (auto p = root.child("profiles")) {
+      decode::parse_profiles(*p, c.profiles);
+      p->finish();
+    }
+    http::parse_webhooks(root, c.profiles, c.webhooks);
+    if (auto api = root.child("api")) {
+      if (auto a = api->child("auth")) {
+        auth::parse(*a, c.api_auth);
+        a->finish();
+      }
+      api->finish();
+    }
+    section_into(root, "status_api", c.status_api);
+    section_into(root, "expiry", c.expiry);
+    section_into(root, "retention", c.retention);
     section_into(root, "log", c.log);
     section_into(root, "shutdown", c.shutdown);
     if (auto a = root.child("alerts")) {

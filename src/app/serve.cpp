@@ -5,19 +5,27 @@
 #include "writer_pool.hpp"
 
 #include <dlrd/alert/dispatcher.hpp>
+#include <dlrd/decode/form.hpp>
 #include <dlrd/http/server.hpp>
+#include <dlrd/insights/api.hpp>
 #include <dlrd/metrics/metrics.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/migrations.hpp>
 #include <dlrd/store/rules.hpp>
+#include <dlrd/report/codec.hpp>
+#include <dlrd/status/api.hpp>
+#include <dlrd/status/jobs.hpp>
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
 #include <csignal>
+#include <future>
 #include <optional>
 #include <pthread.h>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace dlrd::app {
@@ -174,20 +182,123 @@ class systemd_notifier {
   std::uint64_t last_committed_ = 0;
 };
 
+// ---- status API (/v1/messages) and its leader-only jobs ---------------------------------
+
+/// The status API as an API route: answered without holding an I/O thread (long-polls wait
+/// in memory), errors in the handler's JSON error shape.
+http::api_route status_route(status::service& api) {
+  http::api_route route;
+  route.prefix = "/v1/messages";
+  route.serve_async = [&api](const http::request& req, std::function<void(http::response)> done) {
+    const unsigned version = req.version();
+    status::api_request in{std::string_view(req.method_string().data(), req.method_string().size()),
+                           std::string_view(req.target().data(), req.target().size()), req.body()};
+    api.handle(in, [version, done = std::move(done)](status::answer a) {
+      namespace bhttp = boost::beast::http;
+      http::response res;
+      if (!a.error.empty()) {
+        res = http::handler::error(version, static_cast<bhttp::status>(a.status), a.error, a.field);
+        if (!a.allow.empty()) res.set(bhttp::field::allow, a.allow);
+        if (a.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(a.retry_after));
+      } else {
+        res = http::response(static_cast<bhttp::status>(a.status), version);
+        res.set(bhttp::field::content_type, "application/json");
+        res.set(bhttp::field::cache_control, "no-store");
+        res.body() = std::move(a.body);
+      }
+      res.prepare_payload();
+      done(std::move(res));
+    });
+  };
+  return route;
+}
+
+/// The expiry job's reports go into the spool like a gateway's, so the writers store them
+/// (and notice them) through the one write path. Blocks until the spool has answered.
+status::report_sink spool_sink(spool::journal& journal) {
+  return [&journal](std::vector<report::delivery_report> reports) {
+    std::vector<std::string> payloads;
+    payloads.reserve(reports.size());
+    for (auto& r : reports) payloads.push_back(report::encode(report::ingest_record(std::move(r))));
+    auto result = std::make_shared<std::promise<spool::append_result>>();
+    auto answered = result->get_future();
+    journal.append(std::move(payloads), [result](spool::append_result r) { result->set_value(r); });
+    return answered.get() == spool::append_result::durable;
+  };
+}
+
+void register_status_gauges(metrics::registry& reg, const status::service& api) {
+  using metrics::kind;
+  auto stat = [&reg, &api](const char* name, const char* help, kind k, std::uint64_t status::service_counters::*field) {
+    reg.add_callback(name, help, k, [&api, field] { return static_cast<double>(api.counters().*field); });
+  };
+  stat("dlrd_status_waiters", "Long-polls waiting for a final status on this instance.", kind::gauge,
+       &status::service_counters::waiting);
+  stat("dlrd_status_woken_total", "Long-polls answered because their messages became final.", kind::counter,
+       &status::service_counters::woken);
+  stat("dlrd_status_timed_out_total", "Long-polls answered at their timeout.", kind::counter,
+       &status::service_counters::timed_out);
+  stat("dlrd_status_notifications_total", "Wake-up notifications received over LISTEN.", kind::counter,
+       &status::service_counters::notifications);
+  stat("dlrd_status_refused_total", "Status API requests answered 503 (limits, database, shutdown).", kind::counter,
+       &status::service_counters::refused);
+}
+
+// ---- end of the status API helpers ------------------------------------------------------
+
 /// The sections whose change needs a restart, by name.
 std::vector<std::string> restart_sections(const daemon_config& a, const daemon_config& b) {
   std::vector<std::string> out;
-  if (!(a.listen == b.listen)) out.emplace_back("listen");
+  // The TLS certificate and key reload live; turning TLS on or off needs a restart.
+  auto la = a.listen, lb = b.listen;
+  if (la.tls.has_value() == lb.tls.has_value()) la.tls = lb.tls;
+  if (!(la == lb)) out.emplace_back("listen");
   if (!(a.database == b.database)) out.emplace_back("database");
   if (!(a.store == b.store)) out.emplace_back("store");
   if (!(a.spool == b.spool)) out.emplace_back("spool");
   if (!(a.decode == b.decode)) out.emplace_back("decode");
   if (!(a.alerts == b.alerts)) out.emplace_back("alerts");
+  if (!(a.status_api == b.status_api)) out.emplace_back("status_api");
   return out;
 }
 
+void log_webhooks(const http::webhook_table& table) {
+  for (const auto& ep : table.endpoints()) {
+    spdlog::info("webhook {} -> profile {}{}", ep->config.path, ep->profile.name,
+                 ep->verifier.empty() ? " (no authentication: anyone who can reach it may post reports)" : "");
+  }
+}
+
+/// dlrd_unknown_status_total{profile,word}: a gateway's new status word is worth seeing, but a
+/// hostile or broken caller must not create unbounded series, so words past the first
+/// `max_words` distinct ones count under word="other".
+class unknown_words {
+ public:
+  explicit unknown_words(metrics::registry& r) : registry_(r) {}
+  void count(std::string_view profile, std::string_view word) {
+    std::string key = std::string(profile) + '\0' + std::string(word);
+    {
+      std::lock_guard lock(mutex_);
+      if (!seen_.contains(key)) {
+        if (seen_.size() >= max_words) key.clear();
+        else seen_.insert(key);
+      }
+    }
+    registry_
+        .get_counter("dlrd_unknown_status_total", "Status words a profile did not know (kept raw, read as pending).",
+                     {{"profile", std::string(profile)}, {"word", key.empty() ? "other" : std::string(word)}})
+        .inc();
+  }
+
+ private:
+  static constexpr std::size_t max_words = 200;
+  metrics::registry& registry_;
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+};
+
 /// SIGHUP: reads the file again with the same loader. An invalid file is refused as a
-/// whole; a valid one has its live keys (log.level, shutdown.*) applied, and changed
+/// whole; a valid one has its live keys (log.level, shutdown.*, rules, profiles, webhooks and their auth) applied, and changed
 /// keys that need a restart are named. Returns false when the file was refused.
 bool reload(daemon_config& current, const std::string& path) {
   daemon_config next;
@@ -224,6 +335,14 @@ bool reload(daemon_config& current, const std::string& path) {
   current.log = next.log;
   current.shutdown = next.shutdown;
   current.rules = next.rules;
+  // Endpoints, their profiles and their secrets change live: the handler reads the table
+  // per request and the next request sees the new one.
+  if (current.listen.tls && next.listen.tls) current.listen.tls = next.listen.tls;
+  current.profiles = next.profiles;
+  current.webhooks = next.webhooks;
+  current.api_auth = next.api_auth;
+  current.expiry = next.expiry;        // the leader's jobs take them at their next tick
+  current.retention = next.retention;
   spdlog::info("reload: {} read; {}", path, changed ? "live changes applied" : "nothing to change live");
   return true;
 }
@@ -258,9 +377,29 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   alerts.start();
   store::rule_runner rules(config.rules, store::connection_string(config.database));
   rules.start();
+  // ---- status API: the service answers /v1/messages; the leader runs expiry and retention.
+  status::service status_api(config.status_api, store::connection_string(config.database));
+  status::leader_jobs_runner status_jobs(config.expiry, config.retention, store::connection_string(config.database),
+                                         spool_sink(*journal));
+  status_jobs.start();
+  // ---- end status API
 
+  auto webhooks = std::make_shared<http::webhook_routes>(
+      std::make_shared<const http::webhook_table>(config.webhooks, config.profiles, config.api_auth));
+  log_webhooks(*webhooks->get());
   http::handler_config handling;
   handling.decode = config.decode;
+  handling.webhooks = webhooks;
+  handling.on_auth_failure = [&registry](std::string_view profile, std::string_view reason) {
+    registry
+        .get_counter("dlrd_auth_failures_total", "Webhook callers refused (answered 401), by profile and failed check.",
+                     {{"profile", std::string(profile)}, {"reason", std::string(reason)}})
+        .inc();
+  };
+  unknown_words unknown(registry);
+  handling.on_unknown_status = [&unknown](std::string_view profile, std::string_view word) {
+    unknown.count(profile, word);
+  };
   handling.ready = [&writers, &journal]() {
     auto problem = writers.database_problem();
     if (problem.empty()) return http::readiness{};
@@ -268,6 +407,38 @@ int serve(const daemon_config& initial, const std::string& config_path) {
                                      std::to_string(journal->snapshot().backlog_records) + " records"};
   };
   handling.metrics = [&registry] { return registry.render(); };
+  if (config.status_api.enabled) {  // ---- status API route
+    status_api.start();
+    handling.api_routes.push_back(status_route(status_api));
+    register_status_gauges(registry, status_api);
+  }
+  // ---- insights: stats API and the dashboard page (read-only; cached answers)
+  insights::stats_service stats(store::connection_string(config.database));
+  handling.api_routes.push_back(http::api_route{"/v1/stats/", [&stats](const http::request& req) {
+    if (req.method() != boost::beast::http::verb::get) {
+      auto res = http::handler::error(req.version(), boost::beast::http::status::method_not_allowed,
+                                      "method " + std::string(req.method_string()) + " is not allowed here");
+      res.set(boost::beast::http::field::allow, "GET");
+      return res;
+    }
+    auto a = stats.answer(decode::path_of(req.target()), decode::query_of(req.target()));
+    http::response res{static_cast<boost::beast::http::status>(a.status), req.version()};
+    res.set(boost::beast::http::field::content_type, "application/json");
+    res.set(boost::beast::http::field::cache_control, "no-store");
+    res.body() = std::move(a.body);
+    return res;
+  }, {}});
+  handling.api_routes.push_back(http::api_route{"/dashboard", [](const http::request& req) {
+    http::response res{boost::beast::http::status::ok, req.version()};
+    res.set(boost::beast::http::field::content_type, "text/html; charset=utf-8");
+    res.set(boost::beast::http::field::cache_control, "no-cache");
+    // Everything is inline and same-origin: the page may not load anything from elsewhere.
+    res.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.body() = std::string(insights::dashboard_html());
+    return res;
+  }, {}});
   http::server listener(config.listen, handling, *journal, &registry);
   register_gauges(registry, *journal, listener);
   listener.start();
@@ -283,6 +454,18 @@ int serve(const daemon_config& initial, const std::string& config_path) {
       if (reload(config, config_path)) {
         reloads_ok.inc();
         rules.set_rules(config.rules);
+        status_jobs.set_config(config.expiry, config.retention);  // status API
+        webhooks->set(std::make_shared<const http::webhook_table>(config.webhooks, config.profiles, config.api_auth));
+        log_webhooks(*webhooks->get());
+        if (config.listen.tls) {
+          // Renewed certificates are usually written over the old files: read them again.
+          try {
+            listener.reload_tls(*config.listen.tls);
+            spdlog::info("reload: TLS certificate read again from {}", config.listen.tls->cert_file);
+          } catch (const std::exception& e) {
+            spdlog::error("reload: keeping the current TLS certificate: {}", e.what());
+          }
+        }
       } else {
         reloads_refused.inc();
       }
@@ -293,7 +476,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
 
   sd_notify(0, "STOPPING=1");
   spdlog::info("stopping: finishing in-flight requests");
+  status_api.stop();  // long-polls answer now with their current state, so they do not hold up the stop
   listener.stop(config.shutdown.grace);
+  status_jobs.stop();  // before the spool closes: an expiry run in progress still appends
   journal->close();
 
   spdlog::info("draining {} spooled record(s) for at most {} ms", journal->snapshot().backlog_records,

@@ -62,6 +62,13 @@ std::string trim(std::string_view s) {
 
 }  // namespace
 
+std::vector<std::string> section::keys() const {
+  std::vector<std::string> out;
+  if (!impl_->node.IsMap()) return out;
+  for (const auto& kv : impl_->node) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
 bool section::has(std::string_view key) const {
   return impl_->node.IsMap() && impl_->node[std::string(key)].IsDefined();
 }

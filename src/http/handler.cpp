@@ -2,11 +2,15 @@
 #include <dlrd/http/handler.hpp>
 
 #include <dlrd/decode/decode.hpp>
+#include <dlrd/decode/form.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 
 namespace dlrd::http {
 
@@ -22,11 +26,22 @@ response make_json(unsigned version, bhttp::status code, std::string body) {
   return res;
 }
 
-const std::string ok_body = R"({"ok":true})";
+using decode::path_of;
 
-std::string_view path_of(std::string_view target) {
-  auto q = target.find('?');
-  return q == std::string_view::npos ? target : target.substr(0, q);
+/// At most one line per second per thread: a flood of bad callers must not flood the log.
+void auth_failure_log(std::string_view profile, std::string_view reason, std::string_view peer,
+                      const std::string& target) {
+  thread_local auto last = std::chrono::steady_clock::time_point{};
+  thread_local std::uint64_t suppressed = 0;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::seconds(1)) {
+    ++suppressed;
+    return;
+  }
+  last = now;
+  spdlog::warn("webhook {}: refused a caller from {} ({}) for {}{}", profile, peer, reason, target,
+               suppressed ? fmt::format(" ({} more refused since the last line)", suppressed) : std::string());
+  suppressed = 0;
 }
 
 /// "application/json; charset=utf-8" → "application/json"
@@ -40,9 +55,6 @@ std::string media_type(std::string_view content_type) {
   return out;
 }
 
-bool is_json_media_type(std::string_view m) {
-  return m == "application/json" || m == "text/json" || (m.size() > 5 && m.substr(m.size() - 5) == "+json");
-}
 
 response method_not_allowed(const request& req, std::string_view allow) {
   auto res = handler::error(req.version(), bhttp::status::method_not_allowed,
@@ -70,22 +82,20 @@ response handler::unavailable(unsigned version, std::string_view reason, int ret
 
 std::string_view handler::route_of(std::string_view target) {
   auto path = path_of(target);
-  for (std::string_view known : {"/webhooks/smspm", "/healthz", "/readyz", "/metrics"}) {
+  for (std::string_view known : {"/healthz", "/readyz", "/metrics", "/dashboard"}) {
     if (path == known) return known;
   }
+  if (path.starts_with("/webhooks/")) return "/webhooks";
+  if (path.starts_with("/v1/")) return "/v1";
   return "other";
 }
 
 outcome handler::handle(const request& req, const request_context& ctx) const {
-  const auto received_at = ctx.received_at;
   auto path = path_of(req.target());
   outcome out;
-  if (path == "/webhooks/smspm") {
-    if (req.method() != bhttp::verb::post) {
-      out.immediate = method_not_allowed(req, "POST");
-      return out;
-    }
-    return webhook_smspm(req, received_at);
+  if (config_.webhooks) {
+    auto table = config_.webhooks->get();
+    if (auto m = table->find(path)) return webhook(req, ctx, *m->ep, m->token);
   }
   if (path == "/healthz" || path == "/readyz") {
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
@@ -118,7 +128,29 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
   }
   for (const auto& route : config_.api_routes) {
     if (path.starts_with(route.prefix)) {
-      out.deferred = [serve = route.serve, req]() { return serve(req); };
+      if (config_.webhooks) {
+        auto table = config_.webhooks->get();
+        if (!table->api_verifier().empty()) {
+          auto verdict = table->api_verifier().check(auth::check_input{req, {}, ctx.peer_address, ctx.received_at});
+          if (!verdict.ok) {
+            if (config_.on_auth_failure) config_.on_auth_failure("api", auth::verifier::label_of(verdict));
+            auth_failure_log("api", verdict.reason, ctx.peer_address,
+                             auth::redact_target(req.target(), table->api_auth()));
+            out.immediate = error(req.version(), bhttp::status::unauthorized, "unauthorized");
+            if (!table->api_auth().basic.empty()) {
+              out.immediate.set(bhttp::field::www_authenticate, R"(Basic realm="dlrd")");
+            }
+            return out;
+          }
+        }
+      }
+      if (route.serve_async) {
+        out.async = [serve = route.serve_async, req](std::function<void(response)> done) {
+          serve(req, std::move(done));
+        };
+      } else {
+        out.deferred = [serve = route.serve, req]() { return serve(req); };
+      }
       return out;
     }
   }
@@ -126,34 +158,66 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
   return out;
 }
 
-outcome handler::webhook_smspm(const request& req, report::time_point received_at) const {
+outcome handler::webhook(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
+                         std::string_view token) const {
   outcome out;
-  auto content_type = req[bhttp::field::content_type];
-  // A missing Content-Type is read as JSON: some gateways omit it on their callbacks.
-  if (!content_type.empty() && !is_json_media_type(media_type(content_type))) {
-    out.immediate = error(req.version(), bhttp::status::unsupported_media_type,
-                          "content type " + std::string(content_type) + " is not supported here; send application/json");
+  const auto& profile = ep.profile;
+  const bool takes_get = (profile.encodings & decode::query_string) != 0;
+  const bool is_get = req.method() == bhttp::verb::get;
+  if (!(req.method() == bhttp::verb::post || (is_get && takes_get))) {
+    out.immediate = method_not_allowed(req, takes_get ? "GET, POST" : "POST");
     return out;
   }
-  auto decoded = decode::decode_smspm_json(req.body(), received_at);
+  if (!ep.verifier.empty()) {
+    auto verdict = ep.verifier.check(auth::check_input{req, token, ctx.peer_address, ctx.received_at});
+    if (!verdict.ok) {
+      if (config_.on_auth_failure) config_.on_auth_failure(profile.name, auth::verifier::label_of(verdict));
+      auth_failure_log(profile.name, verdict.reason, ctx.peer_address,
+                       auth::redact_target(req.target(), ep.config.auth, ep.token_segment));
+      // One answer whatever failed: the caller learns nothing about which check it was.
+      out.immediate = error(req.version(), bhttp::status::unauthorized, "unauthorized");
+      if (!ep.config.auth.basic.empty()) out.immediate.set(bhttp::field::www_authenticate, R"(Basic realm="dlrd")");
+      return out;
+    }
+  }
+  auto content_type = req[bhttp::field::content_type];
+  const auto media = media_type(content_type);
+  decode::callback_input in;
+  in.get = is_get;
+  in.media_type = media;
+  in.query = decode::query_of(req.target());
+  in.body = req.body();
+  auto decoded = decode::decode(profile, in, ctx.received_at);
   spool_action action;
-  if (auto* reports = std::get_if<std::vector<report::delivery_report>>(&decoded)) {
-    action.records.reserve(reports->size());
-    for (auto& r : *reports) action.records.emplace_back(std::move(r));
-    action.on_durable = make_json(req.version(), bhttp::status::ok, ok_body);
+  if (auto* ok = std::get_if<decode::decoded>(&decoded)) {
+    if (config_.on_unknown_status) {
+      for (const auto& w : ok->unknown_words) config_.on_unknown_status(profile.name, w);
+    }
+    action.records.reserve(ok->reports.size());
+    for (auto& r : ok->reports) action.records.emplace_back(std::move(r));
+    response res{static_cast<bhttp::status>(profile.success_status), req.version()};
+    res.set(bhttp::field::content_type, profile.success_content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    res.body() = profile.success_body;
+    action.on_durable = std::move(res);
   } else {
-    const auto& err = std::get<decode::decode_error>(decoded);
+    const auto& err = std::get<decode::profile_error>(decoded);
+    if (err.unsupported) {
+      out.immediate = error(req.version(), bhttp::status::unsupported_media_type, err.error.reason);
+      return out;
+    }
     if (config_.decode.reject_invalid) {
-      out.immediate = error(req.version(), bhttp::status::bad_request, err.reason, err.field);
+      out.immediate = error(req.version(), bhttp::status::bad_request, err.error.reason, err.error.field);
       return out;
     }
     report::quarantined_payload q;
-    q.provider = "smspm";
-    q.reason = err.reason;
-    q.field = err.field;
+    q.provider = profile.name;
+    q.reason = err.error.reason;
+    q.field = err.error.field;
     q.content_type = std::string(content_type);
-    q.body = req.body();
-    q.received_at = received_at;
+    // A GET's report is its query string: that is what a profile fix would replay.
+    q.body = is_get ? std::string(req.target()) : req.body();
+    q.received_at = ctx.received_at;
     action.records.emplace_back(std::move(q));
     // 200 even so: many gateways treat 4xx as permanent and would drop the report.
     action.on_durable = make_json(req.version(), bhttp::status::ok, R"({"ok":true,"quarantined":true})");

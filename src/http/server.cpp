@@ -1,4 +1,5 @@
-// Listener and sessions: Beast over Asio with C++20 coroutines, one coroutine per connection.
+// Listener and sessions: Beast over Asio with C++20 coroutines, one coroutine per connection,
+// over plain TCP or native TLS, with every edge limit enforced before the handler runs.
 #include <utility>  // GCC 12 needs it before Boost 1.74's awaitable.hpp
 
 #include <dlrd/http/server.hpp>
@@ -11,42 +12,56 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <spdlog/spdlog.h>
 
-#include <array>
-#include <map>
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <limits>
 #include <condition_variable>
+#include <iterator>
+#include <limits>
 #include <list>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <thread>
+#include <type_traits>
+#include <unordered_map>
 
 namespace dlrd::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
+using request_parser = bhttp::request_parser<bhttp::string_body>;
+using tls_stream = ssl::stream<tcp::socket&>;
 
 namespace {
 
@@ -87,25 +102,136 @@ auto async_run_blocking(asio::thread_pool& pool, std::function<response()> work,
       token, std::move(work));
 }
 
+/// Hands `work` a completion it may call from any thread, and resumes the caller on its own
+/// executor with the answer. A second call of the completion is ignored.
+template <typename Token>
+auto async_answer(std::function<void(std::function<void(response)>)> work, Token&& token) {
+  return asio::async_initiate<Token, void(response)>(
+      [](auto handler, std::function<void(std::function<void(response)>)> job) {
+        auto ex = asio::get_associated_executor(handler);
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        auto complete = [shared, ex, answered](response res) {
+          if (answered->exchange(true)) return;
+          asio::post(ex, [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+        };
+        try {
+          job(complete);
+        } catch (const std::exception& e) {
+          spdlog::warn("api request failed: {}", e.what());
+          complete(handler::error(11, bhttp::status::service_unavailable, "temporarily unavailable, retry later"));
+        }
+      },
+      token, std::move(work));
+}
+
 /// A parse error in the request itself (as opposed to the peer going away).
 bool is_malformed(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-constexpr std::string_view refused_response =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-    "Connection: close\r\nContent-Length: 37\r\n\r\n{\"error\":\"too many open connections\"}";
+/// Why a connection or request was refused at the edge: the label of dlrd_http_rejected_total.
+enum class rejection : std::size_t {
+  header_timeout,
+  body_timeout,
+  too_many_connections,
+  too_many_connections_per_ip,
+  header_too_large,
+  target_too_long,
+  body_too_large,
+  malformed,
+  smuggling,
+  tls_handshake,
+};
+constexpr std::array<std::string_view, 10> rejection_names = {
+    "header_timeout",   "body_timeout",    "too_many_connections", "too_many_connections_per_ip",
+    "header_too_large", "target_too_long", "body_too_large",       "malformed",
+    "smuggling",        "tls_handshake",
+};
+
+/// A request that ends its connection before reaching the handler: the answer to send, or
+/// none (`code` unknown) when the peer went away or never started a request.
+struct edge_error {
+  bhttp::status code = bhttp::status::unknown;
+  std::optional<rejection> reason;
+  std::string message;
+};
+
+/// How long a connection closed after an error answer is drained (so that unread request
+/// bytes do not turn the close into a reset that destroys the answer), and how long a TLS
+/// close_notify exchange or a refusal may take.
+constexpr auto close_grace = std::chrono::milliseconds(500);
+constexpr std::size_t drain_limit = 256 * 1024;
+constexpr std::size_t read_chunk = 4096;
+
+std::string_view text_of(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+/// Length of the request-target of a request line still being received.
+std::size_t partial_target_length(std::string_view head) {
+  auto sp = head.find(' ');
+  if (sp == std::string_view::npos) return 0;
+  auto target = head.substr(sp + 1);
+  return std::min(target.find_first_of(" \r\n"), target.size());
+}
+
+/// RFC 9112 5.2: a line of the header that starts with whitespace continues the previous one.
+/// Beast joins such lines; dlrd refuses them, as a proxy in front may read them differently.
+bool has_obs_fold(std::string_view header_bytes) {
+  return header_bytes.find("\r\n ") != std::string_view::npos ||
+         header_bytes.find("\r\n\t") != std::string_view::npos;
+}
+
+/// Intermediate-compatibility TLS 1.2 suites (forward secret AEAD only); TLS 1.3 keeps
+/// OpenSSL's defaults.
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+std::shared_ptr<ssl::context> make_tls_context(const tls_config& files) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use |
+                   ssl::context::no_compression);
+  auto* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1) throw std::runtime_error("TLS: no usable cipher suite");
+  // An encrypted key would make OpenSSL prompt on a terminal; a daemon refuses it instead.
+  ctx->set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
+  error_code ec;
+  ctx->use_certificate_chain_file(files.cert_file, ec);
+  if (ec) throw std::runtime_error("listen.tls.cert_file '" + files.cert_file + "': " + ec.message());
+  ctx->use_private_key_file(files.key_file, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("listen.tls.key_file '" + files.key_file + "': " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1) {
+    throw std::runtime_error("listen.tls.key_file '" + files.key_file + "' does not match the certificate in '" +
+                             files.cert_file + "'");
+  }
+  return ctx;
+}
+
+/// The client spoke plain HTTP to the TLS port (OpenSSL recognises the request line).
+bool is_plain_http_on_tls(const error_code& ec) {
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
+}
 
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
-  struct session_state {
+  struct session_state : std::enable_shared_from_this<session_state> {
     tcp::socket socket;
     asio::steady_timer timer;
+    std::string peer;               ///< the TCP peer's address, textual
+    std::uint64_t deadline = 0;     ///< generation of the armed deadline
     bool idle = false;
     bool timed_out = false;
-    explicit session_state(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+    session_state(tcp::socket s, std::string p)
+        : socket(std::move(s)), timer(socket.get_executor()), peer(std::move(p)) {}
   };
 
   listen_config listen;
@@ -121,15 +247,22 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::atomic<bool> stopping{false};
   asio::thread_pool blocking_pool{4};  // API routes that query PostgreSQL
 
+  // The TLS context new connections use; replaced whole by reload_tls(), while each open
+  // connection keeps the one it started with.
+  mutable std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls_context;
+
   std::mutex sessions_mutex;
   std::condition_variable sessions_done;
   std::list<std::shared_ptr<session_state>> sessions;
+  std::unordered_map<std::string, std::size_t> sessions_per_ip;
 
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, requests{0}, r2xx{0}, r4xx{0}, r5xx{0};
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, refused_per_ip{0}, requests{0}, r2xx{0}, r4xx{0}, r5xx{0};
 
   metrics::registry* registry;
   metrics::histogram* ack_latency = nullptr;
   metrics::counter* quarantined = nullptr;
+  std::array<metrics::counter*, rejection_names.size()> rejected{};
   // Per I/O thread: steady_clock ticks of the event loop's last heartbeat.
   std::unique_ptr<std::atomic<std::int64_t>[]> heartbeats;
 
@@ -137,6 +270,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       : listen(std::move(l)), handle(std::move(h)), journal(j), contexts(make_contexts(listen.threads)),
         acceptor(*contexts.front()), registry(m),
         heartbeats(std::make_unique<std::atomic<std::int64_t>[]>(contexts.size())) {
+    if (listen.tls) tls_context = make_tls_context(*listen.tls);
     for (auto& c : contexts) guards.push_back(asio::make_work_guard(*c));
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     for (std::size_t i = 0; i < contexts.size(); ++i) heartbeats[i] = now;
@@ -146,6 +280,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
           metrics::latency_buckets());
       quarantined = &registry->get_counter("dlrd_quarantined_total",
                                            "Undecodable callbacks stored in quarantine (acked once durable).");
+      for (std::size_t i = 0; i < rejection_names.size(); ++i) {
+        rejected[i] = &registry->get_counter("dlrd_http_rejected_total",
+                                             "Connections and requests refused at the HTTP edge, by reason.",
+                                             {{"reason", std::string(rejection_names[i])}});
+      }
     }
   }
 
@@ -188,6 +327,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     c->inc();
   }
 
+  void count_rejected(rejection r) {
+    if (registry) rejected[static_cast<std::size_t>(r)]->inc();
+  }
+
   void count_spooled(const std::vector<report::ingest_record>& records) {
     if (!registry) return;
     auto& cache = series().reports;
@@ -222,6 +365,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     return c;
   }
 
+  std::shared_ptr<ssl::context> current_tls() const {
+    std::lock_guard lock(tls_mutex);
+    return tls_context;
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       error_code ec;
@@ -235,22 +383,35 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto state = std::make_shared<session_state>(std::move(socket));
+      std::string peer;
+      if (auto ep = socket.remote_endpoint(ec); !ec) peer = ep.address().to_string();
+      auto state = std::make_shared<session_state>(std::move(socket), std::move(peer));
+      auto tls = current_tls();
       std::list<std::shared_ptr<session_state>>::iterator it;
-      bool over = false;
+      std::optional<rejection> over;
       {
         std::lock_guard lock(sessions_mutex);
-        over = sessions.size() >= listen.max_connections;
-        if (!over) it = sessions.insert(sessions.end(), state);
+        if (sessions.size() >= listen.max_connections) {
+          over = rejection::too_many_connections;
+        } else {
+          auto& from_peer = sessions_per_ip[state->peer];
+          if (listen.max_connections_per_ip > 0 && from_peer >= listen.max_connections_per_ip) {
+            over = rejection::too_many_connections_per_ip;
+          } else {
+            it = sessions.insert(sessions.end(), state);
+            ++from_peer;
+          }
+        }
       }
       if (over) {
-        ++refused;
-        asio::co_spawn(state->socket.get_executor(), refuse(state), asio::detached);
+        ++(*over == rejection::too_many_connections ? refused : refused_per_ip);
+        count_rejected(*over);
+        asio::co_spawn(state->socket.get_executor(), refuse(state, std::move(tls), *over), asio::detached);
         continue;
       }
       ++accepted;
       auto self = shared_from_this();
-      asio::co_spawn(state->socket.get_executor(), run_session(state),
+      asio::co_spawn(state->socket.get_executor(), connection(state, std::move(tls)),
                      [self, it](std::exception_ptr e) {
                        if (e) {
                          try {
@@ -260,23 +421,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                          }
                        }
                        std::lock_guard lock(self->sessions_mutex);
+                       auto per_ip = self->sessions_per_ip.find((*it)->peer);
+                       if (per_ip != self->sessions_per_ip.end() && --per_ip->second == 0) {
+                         self->sessions_per_ip.erase(per_ip);
+                       }
                        self->sessions.erase(it);
                        if (self->sessions.empty()) self->sessions_done.notify_all();
                      });
     }
-  }
-
-  asio::awaitable<void> refuse(std::shared_ptr<session_state> s) {
-    error_code ec;
-    s->timer.expires_after(std::chrono::seconds(1));
-    s->timer.async_wait([s](error_code e) {
-      if (!e) s->socket.close();
-    });
-    co_await asio::async_write(s->socket, asio::buffer(refused_response.data(), refused_response.size()),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    s->timer.cancel();
-    s->socket.shutdown(tcp::socket::shutdown_both, ec);
-    s->socket.close(ec);
   }
 
   /// Arms the per-operation deadline: on expiry the socket's operations are cancelled
@@ -284,13 +436,19 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   void arm(session_state& s, std::chrono::milliseconds d) {
     s.timed_out = false;
     s.timer.expires_after(d);
-    s.timer.async_wait([&s](error_code e) {
-      if (!e) {
-        s.timed_out = true;
-        error_code ignored;
-        s.socket.cancel(ignored);
-      }
+    s.timer.async_wait([weak = s.weak_from_this(), generation = ++s.deadline](error_code e) {
+      auto sp = weak.lock();
+      // A deadline that fired after it was replaced (its handler already queued) is stale.
+      if (e || !sp || sp->deadline != generation) return;
+      sp->timed_out = true;
+      error_code ignored;
+      sp->socket.cancel(ignored);
     });
+  }
+
+  void disarm(session_state& s) {
+    ++s.deadline;
+    s.timer.cancel();
   }
 
   void count(unsigned code) {
@@ -299,100 +457,277 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     else ++r5xx;
   }
 
-  asio::awaitable<bool> write(session_state& s, response& res, std::string_view route) {
+  /// Over max_connections(_per_ip): 503 with Retry-After (after the TLS handshake on a TLS
+  /// port), all within close_grace; the connection never counts as a session.
+  asio::awaitable<void> refuse(std::shared_ptr<session_state> sp, std::shared_ptr<ssl::context> tls,
+                               rejection why) {
+    auto& s = *sp;
+    auto res = handler::unavailable(11,
+                                    why == rejection::too_many_connections
+                                        ? "too many open connections"
+                                        : "too many open connections from your address",
+                                    listen.retry_after_seconds);
+    res.keep_alive(false);
+    res.prepare_payload();
+    error_code ec;
+    arm(s, close_grace);
+    if (!tls) {
+      co_await bhttp::async_write(s.socket, res, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      tls_stream stream(s.socket, *tls);
+      co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    disarm(s);
+    s.socket.shutdown(tcp::socket::shutdown_both, ec);
+    s.socket.close(ec);
+  }
+
+  /// One accepted connection: the TLS handshake when the port speaks TLS, then the session.
+  asio::awaitable<void> connection(std::shared_ptr<session_state> sp, std::shared_ptr<ssl::context> tls) {
+    auto& s = *sp;
+    if (!tls) {
+      bool drain = co_await run_session(s, s.socket, false);
+      co_await close(s, s.socket, drain);
+      co_return;
+    }
+    tls_stream stream(s.socket, *tls);
+    error_code ec;
+    arm(s, listen.read_timeout);
+    co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      count_rejected(rejection::tls_handshake);
+      if (is_plain_http_on_tls(ec)) {
+        // Still under the handshake's deadline.
+        auto res = handler::error(11, bhttp::status::bad_request, "this port speaks TLS: use https");
+        res.keep_alive(false);
+        co_await write_unarmed(s.socket, res, "other");
+        disarm(s);
+        co_await close(s, s.socket, true);
+      } else {
+        disarm(s);
+        s.socket.close(ec);
+      }
+      co_return;
+    }
+    disarm(s);
+    bool drain = co_await run_session(s, stream, true);
+    co_await close(s, stream, drain);
+  }
+
+  /// Ends a connection. After an error answer the request may not have been read whole:
+  /// keep reading (and discarding) for a moment, so that closing with unread bytes does not
+  /// reset the connection before the peer has read the answer.
+  template <typename Stream>
+  asio::awaitable<void> close(session_state& s, Stream& stream, bool drain) {
+    error_code ec;
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      arm(s, close_grace);
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      disarm(s);
+    } else {
+      s.socket.shutdown(tcp::socket::shutdown_send, ec);
+      if (drain && !ec && !stopping) {
+        arm(s, close_grace);
+        std::array<char, read_chunk> scratch;
+        for (std::size_t drained = 0; drained < drain_limit;) {
+          drained += co_await s.socket.async_read_some(asio::buffer(scratch),
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+        }
+        disarm(s);
+      }
+    }
+    s.socket.close(ec);
+  }
+
+  template <typename Stream>
+  asio::awaitable<bool> write_unarmed(Stream& stream, response& res, std::string_view route) {
     res.prepare_payload();
     count(res.result_int());
     count_route(route, res.result_int());
     error_code ec;
-    arm(s, listen.write_timeout);
-    co_await bhttp::async_write(s.socket, res, asio::redirect_error(asio::use_awaitable, ec));
-    s.timer.cancel();
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
   }
 
-  /// Answers an edge error (431, 413, 408, 400) and closes the connection.
-  asio::awaitable<void> fail(session_state& s, bhttp::status code, std::string_view reason,
-                             std::string_view route = "other") {
-    auto res = handler::error(11, code, reason);
-    res.keep_alive(false);
-    co_await write(s, res, route);
+  template <typename Stream>
+  asio::awaitable<bool> write(session_state& s, Stream& stream, response& res, std::string_view route) {
+    arm(s, listen.write_timeout);
+    bool ok = co_await write_unarmed(stream, res, route);
+    disarm(s);
+    co_return ok;
   }
 
-  asio::awaitable<void> run_session(std::shared_ptr<session_state> sp) {
-    auto& s = *sp;
-    beast::flat_buffer buffer;
-    std::string peer;
-    {
-      error_code pec;
-      auto ep = s.socket.remote_endpoint(pec);
-      if (!pec) peer = ep.address().to_string();
+  /// Answers an edge error (or not, when there is nothing to answer) before the connection
+  /// closes; true when it answered.
+  template <typename Stream>
+  asio::awaitable<bool> fail(session_state& s, Stream& stream, const edge_error& e,
+                             std::string_view route = "other") {
+    if (e.reason) count_rejected(*e.reason);
+    if (e.code == bhttp::status::unknown) co_return false;
+    auto res = handler::error(11, e.code, e.message);
+    res.keep_alive(false);
+    co_await write(s, stream, res, route);
+    co_return true;
+  }
+
+  edge_error parse_failure(const error_code& ec) const {
+    if (ec == bhttp::error::header_limit) {
+      return {bhttp::status::request_header_fields_too_large, rejection::header_too_large,
+              "request header exceeds the limit of " + std::to_string(listen.header_limit) + " bytes"};
     }
+    if (ec == bhttp::error::body_limit) {
+      // Beast checks Content-Length against the body limit as soon as the header is in.
+      return {bhttp::status::payload_too_large, rejection::body_too_large,
+              "declared body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes"};
+    }
+    if (ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding) {
+      return {bhttp::status::bad_request, rejection::smuggling, "ambiguous message length: " + ec.message()};
+    }
+    return {bhttp::status::bad_request, rejection::malformed, "malformed request: " + ec.message()};
+  }
+
+  edge_error target_too_long() const {
+    return {bhttp::status::uri_too_long, rejection::target_too_long,
+            "request target exceeds the limit of " + std::to_string(listen.max_target_length) + " bytes"};
+  }
+
+  /// Reads a request's header under the deadline armed by the caller. Beast parses; this
+  /// loop feeds it so that the raw header bytes can be checked too, and so that the request
+  /// line counts towards header_limit.
+  template <typename Stream>
+  asio::awaitable<std::optional<edge_error>> read_header(session_state& s, Stream& stream,
+                                                         beast::flat_buffer& buffer, request_parser& parser) {
+    std::size_t taken = 0;  // header bytes the parser has consumed
+    parser.eager(false);    // stop at the end of the header: `taken` must hold no body bytes
+    parser.header_limit(static_cast<std::uint32_t>(listen.header_limit));
+    for (;;) {
+      if (buffer.size() > 0) {
+        error_code ec;
+        auto n = parser.put(buffer.data(), ec);
+        if (n > 0) {
+          if (has_obs_fold(text_of(buffer).substr(0, n))) {
+            co_return edge_error{bhttp::status::bad_request, rejection::malformed,
+                                 "obsolete line folding in a header field is not accepted"};
+          }
+          buffer.consume(n);
+          taken += n;
+          if (parser.get().target().size() > listen.max_target_length) co_return target_too_long();
+          parser.header_limit(static_cast<std::uint32_t>(listen.header_limit - std::min(taken, listen.header_limit - 1)));
+        }
+        // A request line still incomplete: its target may already be too long (414 rather
+        // than the 431 of header_limit).
+        if (taken == 0 && partial_target_length(text_of(buffer)) > listen.max_target_length) {
+          co_return target_too_long();
+        }
+        if (!ec && parser.is_header_done()) co_return std::nullopt;
+        if (ec && ec != bhttp::error::need_more) co_return parse_failure(ec);
+      }
+      error_code ec;
+      auto n = co_await stream.async_read_some(buffer.prepare(read_chunk), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (s.timed_out && taken + buffer.size() > 0) {
+          co_return edge_error{bhttp::status::request_timeout, rejection::header_timeout,
+                               "request header not received in time"};
+        }
+        co_return edge_error{};  // the peer went away (mid-request or not), or never started one
+      }
+      buffer.commit(n);
+    }
+  }
+
+  /// Checks on a complete header that Beast leaves to the application.
+  std::optional<edge_error> check_header(const request& req) const {
+    if (req.version() != 10 && req.version() != 11) {
+      return edge_error{bhttp::status::http_version_not_supported, rejection::malformed,
+                        "only HTTP/1.0 and HTTP/1.1 are supported"};
+    }
+    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > listen.max_header_count) {
+      return edge_error{bhttp::status::request_header_fields_too_large, rejection::header_too_large,
+                        "more than " + std::to_string(listen.max_header_count) + " header fields"};
+    }
+    auto hosts = req.count(bhttp::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() == 11)) {
+      return edge_error{bhttp::status::bad_request, rejection::malformed, "an HTTP/1.1 request needs exactly one Host header"};
+    }
+    // Beast refuses Content-Length with chunked, and differing Content-Lengths; it reads any
+    // other Transfer-Encoding as "no body", which would make the body the next request.
+    auto codings = req.count(bhttp::field::transfer_encoding);
+    if (codings > 0 && (codings > 1 || req.version() != 11 ||
+                        !beast::iequals(req[bhttp::field::transfer_encoding], "chunked"))) {
+      return edge_error{bhttp::status::bad_request, rejection::smuggling,
+                        "only Transfer-Encoding: chunked is accepted, on HTTP/1.1"};
+    }
+    return std::nullopt;
+  }
+
+  /// Serves requests until the connection ends; true when it ends after an error answer
+  /// (the request may not have been read whole).
+  template <typename Stream>
+  asio::awaitable<bool> run_session(session_state& s, Stream& stream, bool tls) {
+    beast::flat_buffer buffer;
+    // A new connection must deliver its first header within read_timeout; later requests
+    // may wait idle_timeout first, then get read_timeout for their header.
+    bool first = true;
     for (;;) {
       error_code ec;
+      if (first) arm(s, listen.read_timeout);
       if (buffer.size() == 0) {
         // Idle between requests: a shutdown may close the connection here.
         if (stopping) break;
         s.idle = true;
-        arm(s, listen.idle_timeout);
-        auto n = co_await s.socket.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
-        s.timer.cancel();
+        if (!first) arm(s, listen.idle_timeout);
+        auto n = co_await stream.async_read_some(buffer.prepare(read_chunk), asio::redirect_error(asio::use_awaitable, ec));
         s.idle = false;
-        if (ec) break;  // closed by the peer, idle timeout, or shutdown
+        if (ec) break;  // closed by the peer, no first request, idle timeout, or shutdown
         buffer.commit(n);
       }
+      if (!first) arm(s, listen.read_timeout);
+      first = false;
 
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(listen.header_limit));
+      request_parser parser;
       parser.body_limit(listen.body_limit);
-      arm(s, listen.read_timeout);
-      co_await bhttp::async_read_header(s.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        s.timer.cancel();
-        if (ec == bhttp::error::header_limit) {
-          co_await fail(s, bhttp::status::request_header_fields_too_large, "request header exceeds the limit");
-        } else if (ec == bhttp::error::body_limit) {
-          // Beast checks Content-Length against the body limit as soon as the header is in.
-          co_await fail(s, bhttp::status::payload_too_large,
-                        "declared body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes");
-        } else if (s.timed_out) {
-          co_await fail(s, bhttp::status::request_timeout, "request header not received in time");
-        } else if (is_malformed(ec)) {
-          co_await fail(s, bhttp::status::bad_request, "malformed request: " + ec.message());
-        }
-        break;
+      if (auto e = co_await read_header(s, stream, buffer, parser)) {
+        disarm(s);
+        co_return co_await fail(s, stream, *e);
       }
+      disarm(s);
       ++requests;
       const auto route = handler::route_of(parser.get().target());
-      auto declared = parser.content_length();
-      if (declared && *declared > listen.body_limit) {
-        s.timer.cancel();
-        co_await fail(s, bhttp::status::payload_too_large,
-                      "body of " + std::to_string(*declared) + " bytes exceeds the limit of " +
-                          std::to_string(listen.body_limit),
-                      route);
-        break;
+      if (auto e = check_header(parser.get())) {
+        co_return co_await fail(s, stream, *e, route);
       }
-      if (parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+
+      arm(s, listen.body_timeout);
+      if (!parser.is_done() && parser.get().version() == 11 &&
+          beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+        // The header passed every check, the declared length included: ask for the body.
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        co_await bhttp::async_write(s.socket, cont, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
-      }
-      co_await bhttp::async_read(s.socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      s.timer.cancel();
-      if (ec) {
-        if (ec == bhttp::error::body_limit) {
-          co_await fail(s, bhttp::status::payload_too_large, "body exceeds the limit", route);
-        } else if (s.timed_out) {
-          co_await fail(s, bhttp::status::request_timeout, "request body not received in time", route);
-        } else if (is_malformed(ec)) {
-          co_await fail(s, bhttp::status::bad_request, "malformed request: " + ec.message(), route);
+        co_await bhttp::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+          disarm(s);
+          co_return false;
         }
-        break;
+      }
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      disarm(s);
+      if (ec) {
+        edge_error e;
+        if (ec == bhttp::error::body_limit) {
+          e = {bhttp::status::payload_too_large, rejection::body_too_large,
+               "body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes"};
+        } else if (s.timed_out) {
+          e = {bhttp::status::request_timeout, rejection::body_timeout, "request body not received in time"};
+        } else if (is_malformed(ec)) {
+          e = parse_failure(ec);
+        }
+        co_return co_await fail(s, stream, e, route);
       }
 
       auto req = parser.release();
       const auto read_done = std::chrono::steady_clock::now();
-      auto out = handle.handle(req, request_context{report::now(), peer, false});
+      auto out = handle.handle(req, request_context{report::now(), s.peer, tls});
       response res;
       if (out.spool) {
         std::vector<std::string> payloads;
@@ -414,17 +749,18 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         }
       } else if (out.deferred) {
         res = co_await async_run_blocking(blocking_pool, std::move(out.deferred), asio::use_awaitable);
+      } else if (out.async) {
+        res = co_await async_answer(std::move(out.async), asio::use_awaitable);
       } else {
         res = std::move(out.immediate);
       }
       res.version(req.version());
       res.keep_alive(req.keep_alive() && !stopping);
-      if (!co_await write(s, res, route)) break;
+      if (!co_await write(s, stream, res, route)) break;
       if (!res.keep_alive()) break;
     }
-    error_code ignored;
-    s.socket.shutdown(tcp::socket::shutdown_send, ignored);
-    s.socket.close(ignored);
+    disarm(s);
+    co_return false;
   }
 };
 
@@ -509,6 +845,19 @@ void server::stop(std::chrono::milliseconds grace) {
   d.threads.clear();
 }
 
+void server::reload_tls() {
+  if (!impl_->listen.tls) throw std::runtime_error("TLS is not enabled on this listener; enabling it needs a restart");
+  reload_tls(*impl_->listen.tls);
+}
+
+void server::reload_tls(const tls_config& files) {
+  auto& d = *impl_;
+  if (!d.current_tls()) throw std::runtime_error("TLS is not enabled on this listener; enabling it needs a restart");
+  auto fresh = make_tls_context(files);  // throws, keeping the current context
+  std::lock_guard lock(d.tls_mutex);
+  d.tls_context = std::move(fresh);
+}
+
 std::uint16_t server::port() const {
   error_code ec;
   auto ep = impl_->acceptor.local_endpoint(ec);
@@ -527,6 +876,7 @@ server_counters server::counters() const {
   server_counters c;
   c.connections_accepted = d.accepted;
   c.connections_refused = d.refused;
+  c.connections_refused_per_ip = d.refused_per_ip;
   c.requests = d.requests;
   c.responses_2xx = d.r2xx;
   c.responses_4xx = d.r4xx;

@@ -94,9 +94,14 @@ q AS (
     FROM json_to_recordset($3::json) AS q(received_at timestamptz, provider text, reason text,
          field text, content_type text, body_hex text)
   RETURNING 1
+),
+woke AS (
+  -- NOTIFY for the rows moved into a final status that somebody waits for (sql/0008). A plain
+  -- CTE runs only when referenced: the last column below does, after up has taken its locks.
+  SELECT dlr_status_wake(array_agg(message_id::text)) AS n FROM up WHERE dlr_status_class(status) > 0
 )
 SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q),
-       (SELECT count(*) FROM notice))sql";
+       (SELECT count(*) FROM notice), (SELECT n FROM woke))sql";
 
 // Applies to this transaction only (like SET LOCAL) without costing a round trip of its own.
 constexpr const char* async_commit_term = ", set_config('synchronous_commit', 'off', true)";
@@ -271,6 +276,7 @@ struct writer::impl {
     out.rows_changed = row[1].as<std::size_t>();
     out.quarantined = row[2].as<std::size_t>();
     out.notices = row[3].as<std::size_t>();
+    out.waiters_woken = row[4].as<std::size_t>();
     return out;
   }
 
@@ -303,6 +309,7 @@ struct writer::impl {
       total.rows_changed += out.rows_changed;
       total.quarantined += out.quarantined;
       total.notices += out.notices;
+      total.waiters_woken += out.waiters_woken;
     }
     tx.commit();
     return total;

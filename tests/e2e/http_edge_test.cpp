@@ -8,9 +8,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
+#include <vector>
+
+#include <sys/socket.h>
 
 namespace dlrd::e2e {
 namespace {
@@ -26,8 +32,8 @@ TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
   test::pg_database db;
   temp_dir dir;
   // Limits small enough to hit quickly; listen keys are appended to the harness's section.
-  // Limits small enough to hit quickly.
-  daemon d(dir.path(), db.url(), "", "  read_timeout: 500ms\n  idle_timeout: 1s\n  max_connections: 8\n");
+  daemon d(dir.path(), db.url(), "",
+           "  read_timeout: 500ms\n  body_timeout: 500ms\n  idle_timeout: 1s\n  max_connections: 8\n");
   d.start();
   ASSERT_TRUE(d.wait_ready()) << d.log();
   client c(d.port());
@@ -40,9 +46,9 @@ TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
   EXPECT_EQ(not_found.status, 404);
   EXPECT_NE(not_found.body.find("no route"), std::string::npos);
 
-  auto wrong_method = c.get("/webhooks/smspm");
+  auto wrong_method = c.send("DELETE", "/webhooks/smspm", "", "");
   EXPECT_EQ(wrong_method.status, 405);
-  EXPECT_EQ(wrong_method.headers["allow"], "POST");
+  EXPECT_NE(wrong_method.headers["allow"].find("POST"), std::string::npos) << wrong_method.headers["allow"];
 
   auto wrong_type = c.post("/webhooks/smspm", "messageId=1&status=delivered", "text/plain");
   EXPECT_EQ(wrong_type.status, 415);
@@ -72,7 +78,10 @@ TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
   std::string huge_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n";
   EXPECT_EQ(status_of(raw_exchange(d.port(), huge_header, 3s)), 431);
 
-  // 408 when a started request stalls past read_timeout.
+  // 414 past 2048 bytes of request-target.
+  EXPECT_EQ(status_of(raw_exchange(d.port(), "GET /" + std::string(3000, 't') + " HTTP/1.1\r\nHost: x\r\n\r\n", 3s)), 414);
+
+  // 408 when a started request stalls past read_timeout (header) or body_timeout (body).
   auto stalled = raw_exchange(d.port(), "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\n", 3s);
   EXPECT_EQ(status_of(stalled), 408) << stalled;
   auto stalled_body = raw_exchange(d.port(),
@@ -170,6 +179,144 @@ TEST(http_edge_cases, a_config_error_names_file_line_and_key_and_the_binary_exit
   auto log = d.log();
   EXPECT_NE(log.find("dlrd.yaml:"), std::string::npos) << log;
   EXPECT_NE(log.find("listen_typo: unknown key"), std::string::npos) << log;
+}
+
+/// `curl -sk` against the daemon's TLS port: the status code (0 when no HTTP answer came),
+/// then the body.
+std::pair<int, std::string> curl_tls(int port, const std::string& args, const std::string& target) {
+  int rc = -1;
+  auto out = run_command("curl -sk --max-time 5 -w '\\n%{http_code}' " + args + " https://127.0.0.1:" +
+                             std::to_string(port) + target + " 2>/dev/null",
+                         rc);
+  auto nl = out.rfind('\n');
+  if (nl == std::string::npos) return {0, out};
+  return {std::atoi(out.c_str() + nl + 1), out.substr(0, nl)};
+}
+
+TEST(http_edge_cases, native_tls_serves_https_and_refuses_plain_http_on_its_port) {
+  test::pg_database db;
+  temp_dir dir;
+  const auto cert = dir.path() + "/tls.crt", key = dir.path() + "/tls.key";
+  int rc = -1;
+  auto made = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                          "-subj /CN=127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1",
+                          rc);
+  ASSERT_EQ(rc, 0) << made;
+  daemon d(dir.path(), db.url(), "",
+           "  read_timeout: 1s\n  tls:\n    cert_file: " + cert + "\n    key_file: " + key + "\n");
+  d.start();
+  // The harness's readiness probe speaks plain HTTP: poll over TLS instead.
+  int ready = 0;
+  for (int i = 0; i < 200 && ready != 200; ++i) {
+    ready = curl_tls(d.port(), "", "/healthz").first;
+    if (ready != 200) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(ready, 200) << d.log();
+
+  std::ofstream(dir.path() + "/report.json") << R"({"messageId":"tls-1","status":"DELIVRD","to":"+4915112345678"})";
+  auto posted = curl_tls(d.port(), "-X POST -H 'Content-Type: application/json' --data-binary @" + dir.path() +
+                                       "/report.json",
+                         "/webhooks/smspm");
+  EXPECT_EQ(posted.first, 200);
+  EXPECT_EQ(posted.second, R"({"ok":true})");
+  // TLS below 1.2 is refused at the handshake.
+  EXPECT_EQ(curl_tls(d.port(), "--tlsv1.1 --tls-max 1.1", "/healthz").first, 0);
+
+  // Plain HTTP to the TLS port: a 400 that says so, never a 2xx.
+  auto plain = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+  EXPECT_EQ(status_of(plain), 400) << plain;
+  EXPECT_NE(plain.find("https"), std::string::npos) << plain;
+  // A handshake that never finishes is dropped after read_timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  auto stalled = raw_exchange(d.port(), std::string_view("\x16\x03\x01\x00", 4), 5s);
+  EXPECT_TRUE(stalled.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+
+  auto metrics = curl_tls(d.port(), "", "/metrics").second;
+  EXPECT_NE(metrics.find(R"(dlrd_http_rejected_total{reason="tls_handshake"} )"), std::string::npos);
+  EXPECT_EQ(metrics.find(R"(dlrd_http_rejected_total{reason="tls_handshake"} 0)"), std::string::npos);
+
+  pqxx::connection conn(db.url());
+  int stored = 0;
+  for (int i = 0; i < 600 && stored == 0; ++i) {
+    pqxx::work poll(conn);
+    stored = poll.exec1("SELECT count(*) FROM sms_logs WHERE message_id = 'tls-1'")[0].as<int>();
+    poll.commit();
+    if (stored == 0) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(stored, 1);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, expect_100_continue_is_answered_before_the_body_is_sent_and_pipelined_requests_in_order) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(d.port())});
+  const std::string body(delivered_report);
+  asio::write(s, asio::buffer("POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n"));
+  auto read_some = [&s] {
+    timeval tv{3, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    auto n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  };
+  EXPECT_EQ(read_some(), "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(body));
+  auto answer = read_some();
+  EXPECT_EQ(status_of(answer), 200) << answer;
+
+  auto both = raw_exchange(d.port(),
+                           "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n"
+                           "Connection: close\r\n\r\n",
+                           3s);
+  EXPECT_EQ(status_of(both), 200) << both;
+  auto second = both.find("HTTP/1.1 404");
+  EXPECT_NE(second, std::string::npos) << both;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, past_max_connections_per_ip_a_new_connection_gets_503_and_a_freed_slot_is_reused) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url(), "", "  max_connections_per_ip: 3\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  std::this_thread::sleep_for(500ms);  // the readiness probe's connection is gone
+
+  boost::asio::io_context ioc;
+  std::vector<boost::asio::ip::tcp::socket> held;
+  for (int i = 0; i < 3; ++i) {
+    held.emplace_back(ioc);
+    held.back().connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(d.port())});
+  }
+  std::this_thread::sleep_for(200ms);
+  auto refused = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 3s);
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_NE(refused.find("Retry-After: "), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Connection: close"), std::string::npos) << refused;
+  EXPECT_NE(refused.find(R"({"error":"too many open connections from your address"})"), std::string::npos) << refused;
+
+  held.pop_back();  // closes one
+  std::this_thread::sleep_for(200ms);
+  client c(d.port());
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find(R"(dlrd_http_rejected_total{reason="too_many_connections_per_ip"} 1)"), std::string::npos);
+  held.clear();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }
 
 }  // namespace

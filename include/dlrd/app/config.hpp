@@ -3,10 +3,13 @@
 
 #include <dlrd/alert/config.hpp>
 #include <dlrd/decode/config.hpp>
+#include <dlrd/decode/profile.hpp>
 #include <dlrd/http/config.hpp>
+#include <dlrd/http/webhooks.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/config.hpp>
 #include <dlrd/store/rules.hpp>
+#include <dlrd/status/config.hpp>
 
 #include <chrono>
 #include <string>
@@ -36,10 +39,16 @@ struct daemon_config {
   store::store_config store;
   spool::spool_config spool;
   decode::decode_config decode;
+  std::vector<decode::profile> profiles;      ///< profiles: (the operator's own)
+  std::vector<http::webhook_config> webhooks;  ///< webhooks: (default: every profile, no auth)
+  auth::auth_config api_auth;                  ///< api.auth: for /v1/... and /dashboard
   log_config log;
   shutdown_config shutdown;
   alert::alert_config alerts;                                         ///< alerts.* but rules
   std::vector<store::rate_rule> rules = store::default_rate_rules();  ///< alerts.rules
+  status::status_api_config status_api;  ///< status_api (GET/POST /v1/messages)
+  status::expiry_config expiry;          ///< expiry (leader-only)
+  status::retention_config retention;    ///< retention (leader-only)
 };
 
 /// Reads and validates `file`; throws config::config_error listing every problem

@@ -83,8 +83,11 @@ struct auth_config {
   bool empty() const { return *this == auth_config{}; }
 };
 
-/// Reads an `auth:` mapping (keys: token, basic, bearer, hmac, twilio, telnyx, ip_allow...);
-/// the caller calls finish() on `s`.
+/// Reads an `auth:` mapping (keys: token, basic, bearer, bearer_files, hmac, twilio, telnyx,
+/// ip); the caller calls finish() on `s`, this finishes the nested mappings. Every list of
+/// secrets `K` is read from `K` (items ${ENV} expanded) and `K_files` (one secret per file);
+/// Basic passwords from `password` or `password_file`. Missing secrets, unknown algorithms
+/// or encodings, bad CIDRs, bad Telnyx keys and a Twilio base URL with a path are errors on `s`.
 void parse(config::section& s, auth_config& out);
 
 struct check_input {
@@ -113,7 +116,9 @@ class verifier {
   /// check fails) with constant-time comparisons.
   verdict check(const check_input& in) const;
   bool empty() const;
-  /// The short label of the failure reason for metrics (bounded set): "token", "basic", ...
+  /// The short label of the failure reason for metrics (bounded set): "token", "basic",
+  /// "bearer", "hmac", "twilio", "telnyx", "ip" (the first failed check), "other" for a
+  /// reason that names none of them, "" when `v.ok`.
   static std::string_view label_of(const verdict& v);
 
  private:

@@ -50,6 +50,8 @@ class section {
   section& operator=(section&&) = delete;
 
   bool has(std::string_view key) const;
+  /// The keys of this mapping, in file order (for sections keyed by name, e.g. profiles).
+  std::vector<std::string> keys() const;
   void read(std::string_view key, bool& out);
   void read(std::string_view key, std::string& out);  ///< ${ENV} expanded
   void read(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max);

@@ -21,7 +21,7 @@ struct decode_error {
 /// A batch with any bad element is an error as a whole: batches are atomic units.
 using decode_result = std::variant<std::vector<report::delivery_report>, decode_error>;
 
-/// SMSPM's JSON callback: an object with messageId, status, to, timestamp, and
+/// SMSPM's JSON callback through the built-in `smspm` profile: an object with messageId
 /// optionally from, errorCode|error_code, parts, price|cost; or an array of them.
 /// `received_at` stands in for a missing timestamp.
 decode_result decode_smspm_json(std::string_view body, report::time_point received_at);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dlrd/decode/config.hpp>
+#include <dlrd/http/webhooks.hpp>
 #include <dlrd/report/report.hpp>
 
 #include <boost/beast/http/message.hpp>
@@ -31,6 +32,9 @@ struct outcome {
   /// Work that may block (a database query): the server runs it off the I/O threads and
   /// sends what it returns.
   std::function<response()> deferred;
+  /// Work that answers later without holding a thread (a long-poll): the server calls it
+  /// with a completion that may be invoked from any thread, exactly once.
+  std::function<void(std::function<void(response)>)> async;
 };
 
 /// A read-only API route served off the I/O threads: every request whose path starts with
@@ -38,6 +42,8 @@ struct outcome {
 struct api_route {
   std::string prefix;
   std::function<response(const request&)> serve;
+  /// Instead of `serve`: answers through the completion, from any thread, exactly once.
+  std::function<void(const request&, std::function<void(response)>)> serve_async;
 };
 
 /// What the server knows about a request besides the request itself.
@@ -55,6 +61,12 @@ struct readiness {
 
 struct handler_config {
   decode::decode_config decode;
+  /// The webhook endpoints; absent = every built-in profile at /webhooks/<name>, no auth.
+  std::shared_ptr<webhook_routes> webhooks;
+  /// Called on an I/O thread for each refused caller (profile, failure label) and each
+  /// status word a profile did not know (profile, word); both must be quick and thread-safe.
+  std::function<void(std::string_view, std::string_view)> on_auth_failure;
+  std::function<void(std::string_view, std::string_view)> on_unknown_status;
   std::function<readiness()> ready;  ///< for /readyz; absent = always ready
   /// Renders the body of GET /metrics (Prometheus text 0.0.4); absent = no such route (404).
   /// Called on an I/O thread, so it must be quick and thread-safe.
@@ -72,15 +84,17 @@ class handler {
   /// JSON error answer: {"error": reason[, "field": field]}.
   static response error(unsigned version, boost::beast::http::status code, std::string_view reason,
                         std::string_view field = {});
-  /// The route label for metrics: one of the known routes, or "other" (so that
-  /// unknown paths cannot create unbounded label values).
+  /// The route label for metrics: one of the known routes ("/webhooks" for every path under
+  /// it, whatever the profile or token), or "other" (so that unknown paths cannot create
+  /// unbounded label values).
   static std::string_view route_of(std::string_view target);
 
   /// 503 with Retry-After, for a full or failing spool and for shutdown.
   static response unavailable(unsigned version, std::string_view reason, int retry_after_seconds);
 
  private:
-  outcome webhook_smspm(const request& req, report::time_point received_at) const;
+  outcome webhook(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
+                  std::string_view token) const;
 
   handler_config config_;
 };

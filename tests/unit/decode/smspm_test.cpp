@@ -191,10 +191,9 @@ INSTANTIATE_TEST_SUITE_P(
         rejection{long_id_body, "messageId is longer than 128 bytes", "messageId"},
         rejection{R"({"messageId":"m"})", "status is missing", "status"},
         rejection{R"({"messageId":"m","status":null})", "status is null", "status"},
-        rejection{R"({"messageId":"m","status":3})", "status must be a string", "status"},
+        rejection{R"({"messageId":"m","status":{"s":3}})", "status must be a string or an integer", "status"},
         rejection{R"({"messageId":"m","status":" "})", "status is empty", "status"},
-        rejection{R"({"messageId":"m","status":"xyz"})", "unknown status 'xyz'", "status"},
-        rejection{R"({"messageId":"m","status":"bad\u0001word"})", "unknown status 'bad?word'", "status"},
+        rejection{R"({"messageId":"m","status":"bad\u0001word"})", "status contains control characters", "status"},
         rejection{R"({"messageId":"m","status":"sent","to":"0770090012"})",
                   "to is not a valid international phone number: '0770090012'", "to"},
         rejection{R"({"messageId":"m","status":"sent","to":"+44 abc"})",
@@ -203,10 +202,10 @@ INSTANTIATE_TEST_SUITE_P(
         rejection{R"({"messageId":"m","status":"sent","to":-447700900123})", "to must not be a negative number", "to"},
         rejection{R"({"messageId":"m","status":"sent","to":{"n":1}})", "to must be a string or an integer", "to"},
         rejection{R"({"messageId":"m","status":"sent","timestamp":"2024-02-30T10:00:00Z"})",
-                  "timestamp '2024-02-30T10:00:00Z' is neither an ISO 8601 time nor epoch seconds or milliseconds",
+                  "timestamp '2024-02-30T10:00:00Z' matches none of the formats iso8601, epoch",
                   "timestamp"},
         rejection{R"({"messageId":"m","status":"sent","timestamp":"yesterday"})",
-                  "timestamp 'yesterday' is neither an ISO 8601 time nor epoch seconds or milliseconds", "timestamp"},
+                  "timestamp 'yesterday' matches none of the formats iso8601, epoch", "timestamp"},
         rejection{R"({"messageId":"m","status":"sent","timestamp":-1})",
                   "timestamp is not a plausible epoch time in seconds or milliseconds", "timestamp"},
         rejection{R"({"messageId":"m","status":"sent","timestamp":1e300})",
@@ -224,7 +223,7 @@ INSTANTIATE_TEST_SUITE_P(
         rejection{R"({"messageId":"m","status":"sent","parts":-3})", "parts must be between 1 and 255", "parts"},
         rejection{R"({"messageId":"m","status":"sent","parts":18446744073709551615})",
                   "parts must be between 1 and 255", "parts"},
-        rejection{R"({"messageId":"m","status":"sent","parts":"2"})", "parts must be an integer", "parts"},
+        rejection{R"({"messageId":"m","status":"sent","parts":"two"})", "parts must be an integer", "parts"},
         rejection{R"({"messageId":"m","status":"sent","parts":2.5})", "parts must be an integer", "parts"},
         rejection{R"({"messageId":"m","status":"sent","price":"free"})", "price must be a decimal number, got 'free'",
                   "price"},
@@ -236,13 +235,18 @@ INSTANTIATE_TEST_SUITE_P(
         rejection{R"({"messageId":"m","status":"sent","price":1e-300})", "price has too many decimal places",
                   "price"}));
 
-TEST(smspm_json, unknown_status_in_the_reason_is_shortened) {
+TEST(smspm_json, an_unknown_status_word_is_kept_raw_and_read_as_pending) {
+  auto v = ok(R"({"messageId":"m","status":"Teleported"})");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].canonical, status::pending);
+  EXPECT_EQ(v[0].raw_status, "Teleported");
+}
+
+TEST(smspm_json, an_overlong_status_word_is_an_error_naming_the_limit) {
   std::string word(500, 'z');
   auto e = err(R"({"messageId":"m","status":")" + word + R"("})");
   EXPECT_EQ(e.field, "status");
-  EXPECT_LT(e.reason.size(), 100u);
-  EXPECT_TRUE(e.reason.starts_with("unknown status 'zzzz"));
-  EXPECT_TRUE(e.reason.ends_with("...'"));
+  EXPECT_EQ(e.reason, "status is longer than 64 bytes");
 }
 
 constexpr std::string_view batch_of_three = R"([
@@ -353,7 +357,7 @@ TEST(smspm_fixtures, batch_array) {
 }
 
 TEST(smspm_fixtures, invalid_payloads_name_their_fault) {
-  EXPECT_EQ(err(fixture("invalid_unknown_status.json")), (decode_error{"unknown status 'teleported'", "status"}));
+  EXPECT_EQ(ok(fixture("unknown_status.json")).at(0).raw_status, "teleported");
   EXPECT_EQ(err(fixture("invalid_missing_message_id.json")), (decode_error{"messageId is missing", "messageId"}));
   EXPECT_EQ(err(fixture("invalid_batch_element.json")).field, "[1].timestamp");
   EXPECT_EQ(err(fixture("invalid_form_encoded.json")), (decode_error{"body is not valid JSON", ""}));

@@ -1,0 +1,115 @@
+// Provider profiles: how to read one gateway's delivery-report callbacks. Built-in profiles
+// and operator-defined (`generic`) ones are the same data, read from the same YAML shape.
+#pragma once
+
+#include <dlrd/config/yaml.hpp>
+#include <dlrd/decode/decode.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dlrd::decode {
+
+/// Where a callback's fields may come from (a bit set).
+enum encoding : unsigned { json_body = 1, form_body = 2, query_string = 4 };
+
+/// How the status field is read.
+enum class status_kind : std::uint8_t {
+  word,         ///< a status word, mapped by the profile's table, then the common vocabulary
+  kannel_type,  ///< Kannel's %d: 1 delivered, 2 failed, 4 buffered, 8 SMSC ack, 16 SMSC reject, 34 expired
+                ///< (0x20|failed; a bare 32 is Kannel 1.4's intermediate notice: pending)
+};
+
+/// Aliases of one field, tried in order; each a dotted path ("status.groupName"), "@" for
+/// the batch element itself. Looked up in the batch element first, then in each enclosing
+/// object out to the body's root, then in the query string.
+using field_paths = std::vector<std::string>;
+
+struct profile {
+  std::string name;
+  std::string description;
+  unsigned encodings = json_body;
+  /// Where the reports are inside a JSON body: steps of "path[]" separated by '.', e.g.
+  /// "results[]" or "statuses[].recipients[]". Empty: the root object, or each element of a
+  /// root array.
+  std::string batch;
+  std::size_t max_batch = 1000;
+
+  field_paths message_id, status, recipient, timestamp, error_code, sender, parts, cost, receipt;
+  /// Composes message_id from other values: "{batch_id}:{$recipient}" ({$recipient} is the
+  /// normalised recipient, any other name a field path). Empty: the message_id field.
+  std::string message_id_template;
+  bool recipient_required = false;
+  /// Error codes that mean "no error" for this gateway ("0", "000"): not stored.
+  std::vector<std::string> no_error_codes;
+
+  status_kind kind = status_kind::word;
+  /// Lower-cased word → canonical status; a key ending in '*' matches a prefix. Looked up
+  /// before the common vocabulary.
+  std::vector<std::pair<std::string, report::status>> statuses;
+  /// "iso8601", "epoch" (seconds or milliseconds), or a pattern of %Y %y %m %d %H %M %S.
+  std::vector<std::string> timestamp_formats = {"iso8601", "epoch"};
+  /// Offset applied to times that carry no zone, in minutes east of UTC.
+  int utc_offset_minutes = 0;
+
+  /// The answer once the reports are durable.
+  unsigned success_status = 200;
+  std::string success_content_type = "application/json";
+  std::string success_body = R"({"ok":true})";
+};
+
+/// What a profile decodes from.
+struct callback_input {
+  bool get = false;               ///< a GET (fields in the query string only)
+  std::string_view media_type;    ///< lower-cased, without parameters; may be empty
+  std::string_view query;         ///< raw query string, without '?'
+  std::string_view body;
+};
+
+/// A decoded request: its reports, and the status words the profile did not know (kept raw,
+/// read as pending).
+struct decoded {
+  std::vector<report::delivery_report> reports;
+  std::vector<std::string> unknown_words;
+};
+
+/// Why a request was not decoded: `unsupported` when its encoding is not one the profile
+/// takes (answered 415 or 405, never quarantined), else the payload is invalid.
+struct profile_error {
+  decode_error error;
+  bool unsupported = false;
+};
+
+std::variant<decoded, profile_error> decode(const profile& p, const callback_input& in,
+                                            report::time_point received_at);
+
+/// The built-in profiles (smspm, twilio, vonage, sinch, infobip, kannel, jasmin, telnyx...),
+/// read at first use from the YAML embedded in the binary.
+const std::vector<profile>& builtin_profiles();
+const profile* find_builtin(std::string_view name);
+/// The YAML the built-in profiles are read from, with their comments (`dlrd profiles`).
+std::string_view builtin_profiles_text();
+
+/// Reads one profile mapping into `out` (whose values are the defaults; the caller calls
+/// finish()).
+void parse_profile(config::section& s, profile& out);
+
+/// Reads a `profiles:` mapping of name → profile. A profile starts from the built-in one of
+/// its `extends:` (or from nothing) and may not reuse a built-in name.
+void parse_profiles(config::section& s, std::vector<profile>& out);
+
+/// Parses a time with one of the formats above; std::nullopt when it does not match.
+std::optional<report::time_point> parse_time_with(std::string_view format, std::string_view text,
+                                                  int utc_offset_minutes);
+
+/// An SMPP delivery receipt text ("id:123 sub:001 dlvrd:001 submit date:2305011200 done
+/// date:2305011201 stat:DELIVRD err:000 text:..."): its fields by name.
+struct smpp_receipt {
+  std::string id, stat, err, done_date, submit_date;
+};
+std::optional<smpp_receipt> parse_smpp_receipt(std::string_view text);
+
+}  // namespace dlrd::decode

@@ -1,0 +1,93 @@
+// The stats API (GET /v1/stats/*) as a plain function of path and query string, and the
+// embedded dashboard page (GET /dashboard) that reads it.
+#pragma once
+
+#include <pqxx/connection>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dlrd::insights {
+
+/// An HTTP answer: status code and a JSON body (Content-Type: application/json).
+struct stats_answer {
+  int status = 200;
+  std::string body;
+};
+
+/// "7d", "24h", "90m", "30s", "2w", or several in a row ("1d12h"); std::nullopt when malformed.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+/// Answers GET `path` (e.g. "/v1/stats/daily", no query) with `query_string` (without '?'):
+///
+///   /v1/stats/daily?days=30            (1..366, default 30)
+///       {"from":"2024-05-01","to":"2024-05-30","days":[{"day","total","delivered","failed",
+///        "pending","delivery_rate","failure_rate"}, ...]}  every day, empty ones with zeros
+///   /v1/stats/countries?since=7d&until=T   (since: RFC 3339 or a duration back from until,
+///   /v1/stats/providers?...                 default 7d, at most 366d; until: RFC 3339,
+///   /v1/stats/senders?...                   default now; '+' in an offset as %2B)
+///       {"since","until","bands":{"healthy":0.95,"investigate":0.85},
+///        "countries"|"providers"|"senders":[{"country"|"provider"|"sender","total",
+///        "delivered","undelivered","rejected","expired","failed","pending","delivery_rate",
+///        "failure_rate","reject_share","band"}, ...]}  worst failure rate first
+///   /v1/stats/coverage?after=24h&since=7d&until=T   (after: duration, default 24h)
+///       {"since","until","after_seconds","countries":[{"country","total","pending",
+///        "pending_share","all_pending"}, ...]}
+///   /v1/stats/latency?since=7d&until=T
+///       {"since","until","countries":[{"country","delivered","p50_seconds","p90_seconds",
+///        "p99_seconds"}, ...]}
+///   /v1/stats/errors?since=7d&until=T&top=5   (top: 1..100)
+///       {"since","until","top","errors":[{"country","status","error_code","messages",
+///        "share","rank"}, ...]}
+///   /v1/stats/rules
+///       {"firing":[{"rule","group","since","share","failed","total"}, ...]}
+///
+/// Rates are shares of final messages, null when there is none; a missing country,
+/// provider or sender is null. A bad or unknown parameter is 400 with
+/// {"error": "...", "field": "<parameter>"}; an unknown path under /v1/stats/ is 404
+/// {"error": "..."}. Database errors are thrown (libpqxx exceptions): the caller decides
+/// between 503 and 500 (stats_service does). Runs on the caller's thread and may block
+/// for up to query_timeout; not thread-safe on one connection.
+stats_answer answer_stats(pqxx::connection& conn, std::string_view path, std::string_view query_string);
+
+/// answer_stats over a connection of its own, for the HTTP server's blocking pool: connects
+/// on first use, reconnects (once per request) after a broken connection, answers 503
+/// {"error":"database unavailable"} when it cannot (or a query hits query_timeout), 500 on
+/// any other database error. A 200 answer is reused for `cache_for` for the same path and
+/// query string, so dashboards left open (each polls every 30 s) share one set of queries.
+/// Thread-safe: requests take turns on the one connection, which bounds the load the stats
+/// put on PostgreSQL to one query at a time per dlrd.
+class stats_service {
+ public:
+  explicit stats_service(std::string url, std::chrono::seconds cache_for = std::chrono::seconds(15));
+  ~stats_service();
+  stats_service(const stats_service&) = delete;
+  stats_service& operator=(const stats_service&) = delete;
+
+  stats_answer answer(std::string_view path, std::string_view query_string);
+
+ private:
+  struct cached {
+    std::chrono::steady_clock::time_point at;
+    stats_answer answer;
+  };
+  stats_answer answer_uncached(std::string_view path, std::string_view query_string);
+
+  std::string url_;
+  std::chrono::seconds cache_for_;
+  std::mutex mutex_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::map<std::string, cached> cache_;  // bounded: cleared when it reaches max_cached
+};
+
+/// The dashboard page (one self-contained HTML document, no external requests) that fetches
+/// ./v1/stats/* relative to the site root and refreshes every 30 s. Serve it as
+/// "text/html; charset=utf-8" at /dashboard.
+std::string_view dashboard_html();
+
+}  // namespace dlrd::insights

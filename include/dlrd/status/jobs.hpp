@@ -1,0 +1,112 @@
+// Leader-only periodic jobs of the status API: application-level expiry of stale pending
+// messages (through the ordinary write path) and retention of old rows.
+#pragma once
+
+#include <dlrd/report/report.hpp>
+#include <dlrd/status/config.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dlrd::status {
+
+/// Makes reports durable in the spool (the ingest path), so the writers store them like any
+/// gateway's: returns true once they are durable, false when they were refused (spool full,
+/// shutting down). May block.
+using report_sink = std::function<bool(std::vector<report::delivery_report>)>;
+
+/// The provider and raw-status prefix of the reports the expiry job makes.
+inline constexpr std::string_view expiry_provider = "dlrd";
+inline constexpr std::string_view expiry_raw_prefix = "dlrd:expired:";
+
+/// What one expire_once() did.
+struct expiry_run {
+  bool leader = false;                         ///< false: another session leads; nothing done
+  std::size_t expired = 0;                     ///< reports made durable
+  std::map<std::string, std::size_t> by_rule;  ///< of those, per rule
+};
+
+/// What one retain_once() did.
+struct retention_run {
+  bool leader = false;
+  std::size_t events_deleted = 0;
+  std::size_t sms_logs_deleted = 0;
+};
+
+/// Runs the jobs on one PostgreSQL connection while it holds the session advisory lock
+/// `leader_lock_key` (a sticky leader, like store::rule_evaluator: the lock goes with the
+/// connection; a broken connection is remade on the next call, which competes again).
+/// Time is the database's clock. Not thread-safe: use one from one thread.
+class leader_jobs {
+ public:
+  /// Fixed key of the advisory lock that elects the leader ("dlrdstat").
+  static constexpr std::int64_t leader_lock_key = 0x646c7264'73746174;
+
+  leader_jobs(expiry_config expiry, retention_config retention, std::string url, report_sink sink);
+  ~leader_jobs();
+  leader_jobs(const leader_jobs&) = delete;
+  leader_jobs& operator=(const leader_jobs&) = delete;
+
+  /// Finds at most `expiry.batch` pending messages past a rule's `after` (rules with the
+  /// shortest `after` first; a message once) and hands one `expired` report per message to
+  /// the sink: raw status "dlrd:expired:<rule>", provider "dlrd", event time = send time +
+  /// after (so a replay or a second leader makes the same, deduplicated report). A real
+  /// `delivered` arriving later still wins by the convergence rule. Throws on database errors.
+  expiry_run expire_once();
+
+  /// Deletes at most `retention.batch` old dlr_events rows, and as many old final sms_logs
+  /// rows when `sms_logs_after` is set, each table in a transaction of its own.
+  retention_run retain_once();
+
+  void set_config(expiry_config expiry, retention_config retention);
+  bool leader() const { return leader_; }
+
+ private:
+  bool lead();
+
+  struct connection_holder;
+  expiry_config expiry_;
+  retention_config retention_;
+  std::string url_;
+  report_sink sink_;
+  std::unique_ptr<connection_holder> conn_;
+  bool leader_ = false;
+};
+
+/// Runs leader_jobs on its own thread: expiry every `expiry.interval` (when there are
+/// rules), retention every `retention.interval` and again at once while a run deletes a
+/// full batch. Errors are logged and retried at the next tick. Thread-safe; stop() is
+/// idempotent and called by the destructor.
+class leader_jobs_runner {
+ public:
+  leader_jobs_runner(expiry_config expiry, retention_config retention, std::string url, report_sink sink);
+  ~leader_jobs_runner();
+  leader_jobs_runner(const leader_jobs_runner&) = delete;
+  leader_jobs_runner& operator=(const leader_jobs_runner&) = delete;
+
+  void start();
+  void stop();
+  void set_config(expiry_config expiry, retention_config retention);
+
+ private:
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  expiry_config expiry_;
+  retention_config retention_;
+  bool changed_ = false;
+  bool stopping_ = false;
+  std::string url_;
+  report_sink sink_;
+  std::thread thread_;
+};
+
+}  // namespace dlrd::status

@@ -1,0 +1,283 @@
+// Runs an endpoint's configured checks on a request: every one, whatever fails first.
+#include <dlrd/auth/auth.hpp>
+
+#include <dlrd/decode/form.hpp>
+
+#include "detail.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace dlrd::auth {
+
+namespace {
+
+using failures = std::vector<std::string>;
+
+std::string_view header(const request& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Whether `presented` equals any of `secrets`. Every secret is compared, so the time
+/// taken does not tell which one (or whether one) matched.
+bool matches_any(std::string_view presented, const std::vector<std::string>& secrets) {
+  bool any = false;
+  for (const auto& s : secrets) any |= constant_time_equal(presented, s);
+  return any;
+}
+
+/// The credentials of `Authorization: <scheme> <credentials>` (scheme case-insensitive, RFC 9110);
+/// empty when the header is absent or uses another scheme.
+std::string_view authorization(const request& req, std::string_view scheme) {
+  auto value = trim(header(req, "Authorization"));
+  auto space = value.find(' ');
+  if (space == std::string_view::npos || !detail::iequals(value.substr(0, space), scheme)) return {};
+  return trim(value.substr(space + 1));
+}
+
+enum class freshness { fresh, stale, malformed };
+
+/// A unix-seconds timestamp against the replay window around `now`.
+freshness check_timestamp(std::string_view text, report::time_point now, std::chrono::milliseconds window) {
+  std::int64_t seconds = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  // Bounded so that the conversion to microseconds cannot overflow (year 5138).
+  if (ec != std::errc() || end != text.data() + text.size() || seconds < 0 || seconds > 100'000'000'000) {
+    return freshness::malformed;
+  }
+  auto at = std::chrono::sys_seconds(std::chrono::seconds(seconds));
+  auto distance = now > at ? now - at : at - now;
+  return distance <= window ? freshness::fresh : freshness::stale;
+}
+
+std::string joined(const failures& f) {
+  std::string out;
+  for (const auto& s : f) {
+    if (!out.empty()) out += "; ";
+    out += s;
+  }
+  return out;
+}
+
+bool is_form(const request& req) {
+  auto type = header(req, "Content-Type");
+  return detail::iequals(trim(type.substr(0, type.find(';'))), "application/x-www-form-urlencoded");
+}
+
+}  // namespace
+
+struct verifier::impl {
+  auth_config config;
+  std::vector<std::string> basic_credentials;  // "user:password", as the header carries them
+  std::vector<detail::ed25519_key> telnyx_keys;
+  std::vector<detail::ip_network> allow;
+  std::vector<detail::ip_network> trusted_proxies;
+
+  void check_token(const token_config& c, const check_input& in, failures& f) const {
+    std::string from_query;
+    std::string_view presented = in.path_token;
+    if (presented.empty()) {
+      auto fields = decode::parse_form(decode::query_of(in.req.target()));
+      if (!fields) {
+        f.emplace_back("token: malformed query string");
+        return;
+      }
+      auto it = std::find_if(fields->begin(), fields->end(), [&](const auto& kv) { return kv.first == c.query_param; });
+      if (it != fields->end()) from_query = std::move(it->second);
+      presented = from_query;
+    }
+    if (presented.empty()) f.emplace_back("token: missing");
+    else if (!matches_any(presented, c.values)) f.emplace_back("token: wrong token");
+  }
+
+  void check_basic(const check_input& in, failures& f) const {
+    auto credentials = authorization(in.req, "Basic");
+    if (credentials.empty()) {
+      f.emplace_back("basic: missing credentials");
+      return;
+    }
+    auto decoded = detail::base64_decode(credentials);
+    if (!decoded) f.emplace_back("basic: malformed credentials");
+    else if (!matches_any(*decoded, basic_credentials)) f.emplace_back("basic: wrong user or password");
+  }
+
+  void check_bearer(const check_input& in, failures& f) const {
+    auto token = authorization(in.req, "Bearer");
+    if (token.empty()) f.emplace_back("bearer: missing token");
+    else if (!matches_any(token, config.bearer)) f.emplace_back("bearer: wrong token");
+  }
+
+  static void check_hmac(const hmac_config& c, const check_input& in, failures& f) {
+    auto signature = trim(header(in.req, c.header));
+    auto timestamp = c.timestamp_header.empty() ? std::string_view{} : trim(header(in.req, c.timestamp_header));
+    if (signature.empty()) {
+      f.emplace_back("hmac: missing signature");
+      return;
+    }
+    if (!c.timestamp_header.empty() && timestamp.empty()) {
+      f.emplace_back("hmac: missing timestamp");
+      return;
+    }
+    std::optional<std::string> presented;
+    if (signature.starts_with(c.prefix)) {
+      signature.remove_prefix(c.prefix.size());
+      presented = c.encoding == "base64" ? detail::base64_decode(signature) : detail::hex_decode(signature);
+    }
+    if (!presented) {
+      f.emplace_back("hmac: malformed signature");
+      return;
+    }
+    const std::string_view body = in.req.body();
+    bool valid = false;
+    for (const auto& secret : c.secrets) {
+      auto mac = c.timestamp_header.empty() ? detail::hmac(c.algorithm, secret, {body})
+                                            : detail::hmac(c.algorithm, secret, {timestamp, c.separator, body});
+      valid |= constant_time_equal(*presented, mac);
+    }
+    if (!valid) {
+      f.emplace_back("hmac: wrong signature");
+    } else if (!c.timestamp_header.empty()) {
+      auto state = check_timestamp(timestamp, in.now, c.window);
+      if (state == freshness::malformed) f.emplace_back("hmac: malformed timestamp");
+      else if (state == freshness::stale) f.emplace_back("hmac: stale timestamp");
+    }
+  }
+
+  static void check_twilio(const twilio_config& c, const check_input& in, failures& f) {
+    auto signature = trim(header(in.req, "X-Twilio-Signature"));
+    if (signature.empty()) {
+      f.emplace_back("twilio: missing signature");
+      return;
+    }
+    auto presented = detail::base64_decode(signature);
+    if (!presented || presented->size() != 20) {
+      f.emplace_back("twilio: malformed signature");
+      return;
+    }
+    // Form bodies are signed as their parameters sorted by name (then value), each name
+    // followed by its value; any other body is not part of the signature.
+    std::string params;
+    if (is_form(in.req)) {
+      auto fields = decode::parse_form(in.req.body());
+      if (!fields) {
+        f.emplace_back("twilio: malformed form body");
+        return;
+      }
+      std::sort(fields->begin(), fields->end());
+      for (const auto& [name, value] : *fields) {
+        params += name;
+        params += value;
+      }
+    }
+    const std::string_view target = in.req.target();
+    bool valid = false;
+    for (const auto& token : c.auth_tokens) {
+      valid |= constant_time_equal(*presented, detail::hmac("sha1", token, {c.public_base_url, target, params}));
+    }
+    if (!valid) f.emplace_back("twilio: wrong signature");
+  }
+
+  void check_telnyx(const telnyx_config& c, const check_input& in, failures& f) const {
+    auto signature = trim(header(in.req, "telnyx-signature-ed25519"));
+    auto timestamp = trim(header(in.req, "telnyx-timestamp"));
+    if (signature.empty()) {
+      f.emplace_back("telnyx: missing signature");
+      return;
+    }
+    if (timestamp.empty()) {
+      f.emplace_back("telnyx: missing timestamp");
+      return;
+    }
+    auto presented = detail::base64_decode(signature);
+    if (!presented || presented->size() != 64) {
+      f.emplace_back("telnyx: malformed signature");
+      return;
+    }
+    std::string message;
+    message.reserve(timestamp.size() + 1 + in.req.body().size());
+    message.append(timestamp).append("|").append(in.req.body());
+    bool valid = false;
+    for (const auto& key : telnyx_keys) valid |= detail::ed25519_verify(key, *presented, message);
+    if (!valid) {
+      f.emplace_back("telnyx: wrong signature");
+      return;
+    }
+    auto state = check_timestamp(timestamp, in.now, c.window);
+    if (state == freshness::malformed) f.emplace_back("telnyx: malformed timestamp");
+    else if (state == freshness::stale) f.emplace_back("telnyx: stale timestamp");
+  }
+
+  void check_ip(const check_input& in, failures& f) const {
+    auto peer = detail::parse_address(in.peer_address);
+    if (!peer) {
+      f.emplace_back("ip: unreadable peer address");
+      return;
+    }
+    std::vector<std::string_view> forwarded;
+    auto [first, last] = in.req.equal_range("X-Forwarded-For");
+    for (auto it = first; it != last; ++it) forwarded.emplace_back(it->value());
+    auto client = detail::client_address(*peer, trusted_proxies, forwarded);
+    if (!client) f.emplace_back("ip: malformed X-Forwarded-For");
+    else if (!detail::contains(allow, *client)) f.emplace_back("ip: address not allowed");
+  }
+};
+
+verifier::verifier(auth_config config) : impl_(std::make_unique<impl>()) {
+  for (const auto& b : config.basic) impl_->basic_credentials.push_back(b.user + ":" + b.password);
+  if (config.hmac && !detail::known_hmac_algorithm(config.hmac->algorithm)) {
+    throw std::invalid_argument("auth: unknown HMAC algorithm '" + config.hmac->algorithm + "'");
+  }
+  if (config.telnyx) {
+    for (const auto& k : config.telnyx->public_keys) {
+      auto key = detail::ed25519_public_key(k);
+      if (!key) throw std::invalid_argument("auth: not an Ed25519 public key: '" + k + "'");
+      impl_->telnyx_keys.push_back(std::move(key));
+    }
+  }
+  if (config.ip) {
+    impl_->allow = detail::parse_networks(config.ip->allow);
+    impl_->trusted_proxies = detail::parse_networks(config.ip->trusted_proxies);
+  }
+  impl_->config = std::move(config);
+}
+
+verifier::~verifier() = default;
+verifier::verifier(verifier&&) noexcept = default;
+verifier& verifier::operator=(verifier&&) noexcept = default;
+
+verdict verifier::check(const check_input& in) const {
+  // A moved-from verifier fails closed.
+  if (!impl_) return {false, "auth: no verifier"};
+  const auto& c = impl_->config;
+  failures f;
+  if (c.token) impl_->check_token(*c.token, in, f);
+  if (!c.basic.empty()) impl_->check_basic(in, f);
+  if (!c.bearer.empty()) impl_->check_bearer(in, f);
+  if (c.hmac) impl::check_hmac(*c.hmac, in, f);
+  if (c.twilio) impl::check_twilio(*c.twilio, in, f);
+  if (c.telnyx) impl_->check_telnyx(*c.telnyx, in, f);
+  if (c.ip) impl_->check_ip(in, f);
+  return {f.empty(), joined(f)};
+}
+
+bool verifier::empty() const { return !impl_ || impl_->config.empty(); }
+
+std::string_view verifier::label_of(const verdict& v) {
+  if (v.ok) return {};
+  static constexpr std::string_view labels[] = {"token", "basic", "bearer", "hmac", "twilio", "telnyx", "ip"};
+  auto check = std::string_view(v.reason).substr(0, v.reason.find(':'));
+  for (auto l : labels) {
+    if (check == l) return l;
+  }
+  return "other";
+}
+
+}  // namespace dlrd::auth

@@ -1,0 +1,187 @@
+// Profiles from YAML: the operator's `profiles:` section and the built-in ones embedded in the binary.
+#include <dlrd/decode/profile.hpp>
+
+#include <charconv>
+
+namespace dlrd::decode {
+
+namespace detail {
+// Generated from src/decode/profiles/*.yaml by cmake/EmbedText.cmake.
+std::string_view builtin_profiles_yaml();
+}  // namespace detail
+
+namespace {
+
+bool parse_offset(std::string_view text, int& minutes) {
+  if (text == "UTC" || text == "Z" || text == "utc") {
+    minutes = 0;
+    return true;
+  }
+  if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return false;
+  int h = 0, m = 0;
+  auto r1 = std::from_chars(text.data() + 1, text.data() + 3, h);
+  auto r2 = std::from_chars(text.data() + 4, text.data() + 6, m);
+  if (r1.ec != std::errc() || r2.ec != std::errc() || h > 14 || m > 59) return false;
+  minutes = (text[0] == '-' ? -1 : 1) * (h * 60 + m);
+  return true;
+}
+
+bool valid_format(std::string_view f) {
+  if (f == "iso8601" || f == "epoch") return true;
+  bool any = false;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') continue;
+    if (i + 1 == f.size() || std::string_view("YymdHMS%").find(f[i + 1]) == std::string_view::npos) return false;
+    any = true;
+    ++i;
+  }
+  return any;
+}
+
+}  // namespace
+
+void parse_profile(config::section& s, profile& out) {
+  s.read("description", out.description);
+  if (s.has("encodings")) {
+    std::vector<std::string> enc;
+    s.read_list("encodings", enc);
+    unsigned bits = 0;
+    for (const auto& e : enc) {
+      if (e == "json") bits |= json_body;
+      else if (e == "form") bits |= form_body;
+      else if (e == "query") bits |= query_string;
+      else s.error("encodings", "unknown encoding '" + e + "' (json, form, query)");
+    }
+    if (bits == 0) s.error("encodings", "at least one encoding is needed");
+    out.encodings = bits;
+  }
+  s.read("batch", out.batch);
+  s.read("max_batch", out.max_batch, 1, 100'000);
+  if (auto f = s.child("fields")) {
+    f->read_list("message_id", out.message_id);
+    f->read_list("status", out.status);
+    f->read_list("recipient", out.recipient);
+    f->read_list("timestamp", out.timestamp);
+    f->read_list("error_code", out.error_code);
+    f->read_list("sender", out.sender);
+    f->read_list("parts", out.parts);
+    f->read_list("cost", out.cost);
+    f->read_list("receipt", out.receipt);
+    f->finish();
+  }
+  s.read("message_id_template", out.message_id_template);
+  if (!out.message_id_template.empty()) {
+    std::string_view t = out.message_id_template;
+    std::size_t open = 0;
+    bool ok = true;
+    while ((open = t.find('{', open)) != std::string_view::npos) {
+      auto close = t.find('}', open);
+      if (close == std::string_view::npos || close == open + 1) ok = false;
+      if (!ok) break;
+      open = close;
+    }
+    if (!ok) s.error("message_id_template", "every '{' needs a field name and a closing '}'");
+  }
+  s.read("recipient_required", out.recipient_required);
+  s.read_list("no_error_codes", out.no_error_codes);
+  std::string kind = out.kind == status_kind::word ? "word" : "kannel_type";
+  s.read_choice("status_kind", kind, {"word", "kannel_type"});
+  out.kind = kind == "word" ? status_kind::word : status_kind::kannel_type;
+  if (s.has("statuses")) {
+    std::vector<std::pair<std::string, std::string>> words;
+    s.read_map("statuses", words);
+    std::vector<std::pair<std::string, report::status>> table;
+    for (auto& [word, name] : words) {
+      auto st = report::parse_canonical(name);
+      if (!st) {
+        s.error("statuses", "'" + word + "' maps to '" + name +
+                                "'; use pending, delivered, undelivered, rejected or expired");
+        continue;
+      }
+      std::string w;
+      for (char c : word) w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+      table.emplace_back(std::move(w), *st);
+    }
+    // Profile words come first; an extending profile's own words override the base's.
+    table.insert(table.end(), out.statuses.begin(), out.statuses.end());
+    out.statuses = std::move(table);
+  }
+  if (s.has("timestamp_formats")) {
+    s.read_list("timestamp_formats", out.timestamp_formats);
+    for (const auto& f : out.timestamp_formats) {
+      if (!valid_format(f)) {
+        s.error("timestamp_formats", "'" + f + "' is not iso8601, epoch, or a pattern of %Y %y %m %d %H %M %S");
+      }
+    }
+  }
+  if (s.has("timezone")) {
+    std::string tz;
+    s.read("timezone", tz);
+    if (!parse_offset(tz, out.utc_offset_minutes)) s.error("timezone", "expected UTC or an offset like +02:00");
+  }
+  if (auto a = s.child("success")) {
+    int code = static_cast<int>(out.success_status);
+    a->read("status", code, 200, 299);
+    out.success_status = static_cast<unsigned>(code);
+    a->read("content_type", out.success_content_type);
+    a->read("body", out.success_body);
+    a->finish();
+  }
+  if (out.message_id.empty() && out.message_id_template.empty() && out.receipt.empty()) {
+    s.error("fields", "message_id needs at least one field path (or message_id_template, or a receipt field)");
+  }
+  if (out.status.empty() && out.receipt.empty()) s.error("fields", "status needs at least one field path");
+}
+
+void parse_profiles(config::section& s, std::vector<profile>& out) {
+  for (const auto& name : s.keys()) {
+    auto c = s.child(name);
+    if (!c) continue;
+    if (find_builtin(name)) {
+      s.error(name, "'" + name + "' is a built-in profile; give yours another name (it may `extends: " + name + "`)");
+      c->finish();
+      continue;
+    }
+    profile p;
+    if (c->has("extends")) {
+      std::string base;
+      c->read("extends", base);
+      if (const auto* b = find_builtin(base)) p = *b;
+      else c->error("extends", "no built-in profile '" + base + "'");
+    }
+    p.name = name;
+    parse_profile(*c, p);
+    c->finish();
+    out.push_back(std::move(p));
+  }
+}
+
+const std::vector<profile>& builtin_profiles() {
+  static const std::vector<profile> all = [] {
+    std::vector<profile> v;
+    config::load_string(std::string(detail::builtin_profiles_yaml()), "built-in profiles", [&v](config::section& root) {
+      for (const auto& name : root.keys()) {
+        auto c = root.child(name);
+        if (!c) continue;
+        profile p;
+        p.name = name;
+        parse_profile(*c, p);
+        c->finish();
+        v.push_back(std::move(p));
+      }
+    });
+    return v;
+  }();
+  return all;
+}
+
+std::string_view builtin_profiles_text() { return detail::builtin_profiles_yaml(); }
+
+const profile* find_builtin(std::string_view name) {
+  for (const auto& p : builtin_profiles()) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+}  // namespace dlrd::decode

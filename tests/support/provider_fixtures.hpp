@@ -1,0 +1,211 @@
+// Provider fixtures: raw HTTP request files under tests/fixtures/<provider>/, and what each
+// one must decode to. Shared by the decode unit test and the end-to-end profile test.
+#pragma once
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dlrd::test {
+
+/// One recorded request: the request line, headers and body of a `*.http` file.
+struct http_fixture {
+  std::string method;
+  std::string target;  ///< as in the file: path and query
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  std::string path() const { return target.substr(0, target.find('?')); }
+  std::string query() const {
+    auto q = target.find('?');
+    return q == std::string::npos ? std::string() : target.substr(q + 1);
+  }
+  /// The header's value (name compared case-insensitively); empty when absent.
+  std::string header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
+    }
+    return {};
+  }
+  /// "application/x-www-form-urlencoded; charset=utf-8" → "application/x-www-form-urlencoded"
+  std::string media_type() const {
+    auto t = header("Content-Type");
+    t = t.substr(0, t.find(';'));
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return t;
+  }
+};
+
+inline std::string fixtures_dir() { return std::string(DLRD_SOURCE_DIR) + "/tests/fixtures"; }
+
+/// Reads `<provider>/<file>`; line ends may be \r\n or \n. The file's last line end is not
+/// part of the body. Throws when the file is missing or has no request line.
+inline http_fixture load_http_fixture(const std::string& relative) {
+  std::ifstream in(fixtures_dir() + "/" + relative, std::ios::binary);
+  if (!in) throw std::runtime_error("missing fixture " + relative);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::string normal;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    normal.push_back(text[i]);
+  }
+  http_fixture f;
+  std::size_t pos = 0;
+  auto next_line = [&]() {
+    auto nl = normal.find('\n', pos);
+    std::string line = normal.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? normal.size() : nl + 1;
+    return line;
+  };
+  std::istringstream request_line(next_line());
+  std::string version;
+  request_line >> f.method >> f.target >> version;
+  if (f.method.empty() || f.target.empty() || !version.starts_with("HTTP/")) {
+    throw std::runtime_error("fixture " + relative + " has no request line");
+  }
+  while (pos < normal.size()) {
+    auto line = next_line();
+    if (line.empty()) break;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) throw std::runtime_error("fixture " + relative + ": bad header " + line);
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    f.headers.emplace_back(line.substr(0, colon), value);
+  }
+  f.body = normal.substr(pos);
+  while (!f.body.empty() && f.body.back() == '\n') f.body.pop_back();
+  return f;
+}
+
+/// The `*.http` files of one provider directory, sorted.
+inline std::vector<std::string> http_fixture_files(const std::string& provider) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(fixtures_dir() + "/" + provider)) {
+    if (e.path().extension() == ".http") out.push_back(provider + "/" + e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// One report a fixture must yield, as the gateway's documentation says it means.
+struct expected_report {
+  std::string message_id;
+  std::string status;  ///< canonical
+  std::string raw_status;
+  std::optional<std::string> recipient;
+  std::optional<std::string> sender;
+  std::optional<std::string> error_code;
+  std::optional<std::string> event_at;  ///< RFC 3339 UTC; std::nullopt: the time it was received
+  std::optional<std::string> cost;      ///< decimal text as decoded
+  std::optional<int> parts;
+};
+
+struct fixture_case {
+  std::string profile;
+  std::string file;  ///< "<provider>/<name>.http"
+  std::vector<expected_report> reports;
+};
+
+/// Every provider fixture file with its expected reports. A fixture without an entry here
+/// fails the tests (they list the directories).
+inline const std::vector<fixture_case>& fixture_cases() {
+  static const std::vector<fixture_case> cases = {
+      {"twilio", "twilio/delivered.http",
+       {{"SM1342fe1b2c904d1ab04f0fc7a58abca9", "delivered", "delivered", "+15558675310", "+15017122661", {},
+         "2023-02-14T12:13:00Z", {}, {}}}},
+      {"twilio", "twilio/failed.http",
+       {{"SM7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d", "rejected", "failed", "+15558675312", "+15017122661", "30007", {}, {},
+         {}}}},
+      {"twilio", "twilio/undelivered.http",
+       {{"SM5e9f0a1d3c2b4e8f9a7b6c5d4e3f2a1b", "undelivered", "undelivered", "+15558675311", "+15017122661",
+         "30003", "2023-02-14T12:15:00Z", {}, {}}}},
+      {"vonage", "vonage/delivered_get.http",
+       {{"0A0000001234567B", "delivered", "delivered", "+447700900000", "AcmeInc", {}, "2020-01-01T14:00:00Z",
+         "0.03330000", {}}}},
+      {"vonage", "vonage/failed_json.http",
+       {{"0A0000001234567C", "undelivered", "failed", "+447700900001", "AcmeInc", "4", "2020-01-01T14:05:00Z",
+         "0.03330000", {}}}},
+      {"vonage", "vonage/rejected_form.http",
+       {{"0A0000001234567D", "rejected", "rejected", "+447700900002", "AcmeInc", "6", "2020-01-01T14:10:00Z",
+         "0.00000000", {}}}},
+      {"sinch", "sinch/batch_full.http",
+       {{"01FC66621YYYYY119Z8PMV1QPR:+12345678910", "delivered", "Delivered", "+12345678910", {}, {}, {}, {}, {}},
+        {"01FC66621YYYYY119Z8PMV1QPR:+12345678911", "delivered", "Delivered", "+12345678911", {}, {}, {}, {}, {}},
+        {"01FC66621YYYYY119Z8PMV1QPR:+12345678912", "rejected", "Aborted", "+12345678912", {}, "402", {}, {}, {}}}},
+      {"sinch", "sinch/recipient_delivered.http",
+       {{"01FC66621XXXXX119Z8PMV1QPQ:+12345678910", "delivered", "Delivered", "+12345678910", {}, {},
+         "2022-08-30T08:16:08.930Z", {}, 2}}},
+      {"sinch", "sinch/recipient_dispatched.http",
+       {{"01J06CY78GZ2F74YZNNH2VBWR6:+447700900123", "pending", "Dispatched", "+447700900123", {}, {},
+         "2024-06-07T14:03:26.536Z", {}, {}}}},
+      {"infobip", "infobip/results_delivered.http",
+       {{"MESSAGE-ID-123-xyz", "delivered", "DELIVERED", "+41793026727", {}, {}, "2019-11-09T16:00:00Z", "0.01", 1},
+        {"12db39c3-7822-4e72-a3ec-c87442c0ffc5", "delivered", "DELIVERED", "+41793026834", {}, {},
+         "2019-11-09T17:00:00Z", "0.01", 1}}},
+      {"infobip", "infobip/results_undeliverable.http",
+       {{"2034072219640523073", "undelivered", "UNDELIVERABLE", "+41793026999", {}, "1", "2019-11-09T18:00:05Z",
+         "0.02", 2}}},
+      {"kannel", "kannel/delivered_get.http",
+       {{"out-20231114-0001", "delivered", "DELIVRD", "+4915112345678", "ACME", {}, "2023-11-14T22:13:20Z", {}, {}}}},
+      {"kannel", "kannel/failed_expired_get.http",
+       {{"out-20231114-0002", "expired", "EXPIRED", "+4915112345679", "ACME", {}, "2023-11-14T23:13:20Z", {}, {}}}},
+      {"kannel", "kannel/failed_rejected_get.http",
+       {{"out-20231114-0003", "rejected", "REJECTD", "+4915112345680", "ACME", "069", "2023-11-14T22:15:00Z", {},
+         {}}}},
+      {"kannel", "kannel/smsc_reject_post.http",
+       {{"out-20231114-0004", "rejected", "type:16", "+4915112345681", "ACME", {}, "2023-11-14T22:16:40Z", {}, {}}}},
+      {"jasmin", "jasmin/level1_error_post.http",
+       {{"26fd2706-8baf-433b-82eb-8c7fada847db", "rejected", "ESME_RINVNUMDESTS", {}, {}, {}, {}, {}, {}}}},
+      {"jasmin", "jasmin/level1_ok_get.http",
+       {{"16fd2706-8baf-433b-82eb-8c7fada847da", "pending", "ESME_ROK", {}, {}, {}, {}, {}, {}}}},
+      {"jasmin", "jasmin/level2_delivered_post.http",
+       {{"36fd2706-8baf-433b-82eb-8c7fada847dc", "delivered", "DELIVRD", {}, {}, {}, "2013-11-02T23:39:00Z", {},
+         {}}}},
+      {"jasmin", "jasmin/level2_undelivered_get.http",
+       {{"46fd2706-8baf-433b-82eb-8c7fada847dd", "undelivered", "UNDELIV", {}, {}, "34", "2013-11-03T01:02:00Z", {},
+         {}}}},
+      {"smpp", "smpp/receipt_json.http",
+       {{"0911897980", "delivered", "DELIVRD", "+447700900123", "ACME", {}, "2012-01-12T15:53:00Z", {}, {}}}},
+      {"smpp", "smpp/receipt_undeliv_form.http",
+       {{"0911897981", "undelivered", "UNDELIV", "+447700900124", "ACME", "075", "2012-01-12T15:51:00Z", {}, {}}}},
+      {"telnyx", "telnyx/finalized_delivered.http",
+       {{"b301ed3f-1490-491f-995f-6e64e69674d4", "delivered", "delivered", "+18665550001", "+18445550001", {},
+         "2019-12-09T21:32:14.148Z", "0.0051", 1}}},
+      {"telnyx", "telnyx/finalized_delivery_failed.http",
+       {{"c412fe4a-25a1-4a2b-8b3c-7f75e7a785e5", "undelivered", "delivery_failed", "+18665550002", "+18445550001",
+         "40300", "2019-12-09T21:40:01.512Z", "0.0102", 2}}},
+      {"telnyx", "telnyx/sent.http",
+       {{"40385f64-5717-4562-b3fc-2c963f66afa6", "pending", "sent", "+18665550003", "+18445550001", {},
+         "2019-01-23T18:10:02.574Z", "0.0051", 1}}},
+      {"smspm", "smspm/form_undelivered.http",
+       {{"smspm-7782", "undelivered", "undelivered", "+447700900124", "ACME", "34", "2024-05-01T12:05:00Z", "0.045",
+         2}}},
+      {"smspm", "smspm/get_delivered.http",
+       {{"smspm-7781", "delivered", "DELIVERED", "+447700900123", {}, {}, "2024-05-01T12:00:00Z", {}, {}}}},
+  };
+  return cases;
+}
+
+/// The providers that have fixture directories, one per built-in profile.
+inline const std::vector<std::string>& fixture_providers() {
+  static const std::vector<std::string> p = {"smspm", "twilio", "vonage", "sinch", "infobip",
+                                             "kannel", "jasmin", "smpp",   "telnyx"};
+  return p;
+}
+
+}  // namespace dlrd::test

@@ -1,0 +1,488 @@
+// Built-in provider profiles against their gateways' documented callbacks, the engine's
+// special readings (Kannel type bits, SMPP receipts, batches, aliases), operator profiles
+// from YAML, and the errors bad payloads get.
+#include <dlrd/decode/profile.hpp>
+
+#include <dlrd/config/yaml.hpp>
+#include <dlrd/report/time.hpp>
+
+#include "support/provider_fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace dlrd::decode {
+namespace {
+
+const report::time_point received = *report::parse_timestamp("2026-03-01T09:00:00Z");
+
+const profile& builtin(std::string_view name) {
+  const auto* p = find_builtin(name);
+  if (!p) throw std::runtime_error("no built-in profile " + std::string(name));
+  return *p;
+}
+
+callback_input input_of(const test::http_fixture& f, const std::string& media, const std::string& query) {
+  callback_input in;
+  in.get = f.method == "GET";
+  in.media_type = media;
+  in.query = query;
+  in.body = f.body;
+  return in;
+}
+
+decoded ok(const profile& p, const callback_input& in) {
+  auto r = decode(p, in, received);
+  if (auto* e = std::get_if<profile_error>(&r)) {
+    ADD_FAILURE() << p.name << ": unexpected error: " << e->error.reason << " (field '" << e->error.field << "')";
+    return {};
+  }
+  return std::get<decoded>(r);
+}
+
+profile_error err(const profile& p, const callback_input& in) {
+  auto r = decode(p, in, received);
+  if (!std::holds_alternative<profile_error>(r)) {
+    ADD_FAILURE() << p.name << ": decoded although it should not: " << in.query << in.body;
+    return {};
+  }
+  return std::get<profile_error>(r);
+}
+
+callback_input get(std::string_view query) {
+  callback_input in;
+  in.get = true;
+  in.query = query;
+  return in;
+}
+
+callback_input post(std::string_view media, std::string_view body, std::string_view query = {}) {
+  callback_input in;
+  in.media_type = media;
+  in.body = body;
+  in.query = query;
+  return in;
+}
+
+report::delivery_report one(const profile& p, const callback_input& in) {
+  auto d = ok(p, in);
+  EXPECT_EQ(d.reports.size(), 1u);
+  return d.reports.empty() ? report::delivery_report{} : d.reports.front();
+}
+
+void expect_report(const report::delivery_report& r, const test::expected_report& e, const std::string& where) {
+  SCOPED_TRACE(where + " " + e.message_id);
+  EXPECT_EQ(r.message_id, e.message_id);
+  EXPECT_EQ(report::to_string(r.canonical), e.status);
+  EXPECT_EQ(r.raw_status, e.raw_status);
+  EXPECT_EQ(r.recipient, e.recipient);
+  EXPECT_EQ(r.sender, e.sender);
+  EXPECT_EQ(r.error_code, e.error_code);
+  EXPECT_EQ(r.cost, e.cost);
+  EXPECT_EQ(r.parts, e.parts ? std::optional<std::int32_t>(*e.parts) : std::nullopt);
+  if (e.event_at) {
+    EXPECT_EQ(report::format_timestamp(r.event_at), report::format_timestamp(*report::parse_timestamp(*e.event_at)));
+    EXPECT_TRUE(r.event_time_from_gateway);
+  } else {
+    EXPECT_EQ(r.event_at, received);
+    EXPECT_FALSE(r.event_time_from_gateway);
+  }
+  EXPECT_EQ(r.received_at, received);
+}
+
+// --- Every documented callback of every built-in profile ------------------------------------
+
+TEST(provider_fixtures, every_built_in_profile_has_fixtures_and_every_fixture_an_expectation) {
+  std::set<std::string> profiles_with_cases, files_with_cases;
+  for (const auto& c : test::fixture_cases()) {
+    profiles_with_cases.insert(c.profile);
+    files_with_cases.insert(c.file);
+  }
+  for (const auto& p : builtin_profiles()) {
+    EXPECT_TRUE(profiles_with_cases.contains(p.name)) << "no fixture for built-in profile " << p.name;
+  }
+  for (const auto& provider : test::fixture_providers()) {
+    for (const auto& file : test::http_fixture_files(provider)) {
+      EXPECT_TRUE(files_with_cases.contains(file)) << file << " has no expected reports";
+    }
+  }
+}
+
+TEST(provider_fixtures, each_documented_callback_decodes_to_the_reports_its_gateway_means) {
+  for (const auto& c : test::fixture_cases()) {
+    SCOPED_TRACE(c.file);
+    auto f = test::load_http_fixture(c.file);
+    auto media = f.media_type();
+    auto query = f.query();
+    auto d = ok(builtin(c.profile), input_of(f, media, query));
+    EXPECT_TRUE(d.unknown_words.empty());
+    ASSERT_EQ(d.reports.size(), c.reports.size());
+    for (std::size_t i = 0; i < c.reports.size(); ++i) {
+      expect_report(d.reports[i], c.reports[i], c.file);
+      EXPECT_EQ(d.reports[i].provider, c.profile);
+    }
+  }
+}
+
+// --- Aliases and encodings -----------------------------------------------------------------
+
+TEST(smspm_profile, every_alias_reads_the_same_report) {
+  const auto& p = builtin("smspm");
+  auto canonical = one(p, post("application/json",
+                               R"({"messageId":"a1","status":"delivered","to":"+447700900123","timestamp":"2024-05-01T12:00:00Z"})"));
+  auto aliased = one(p, post("application/json",
+                             R"({"id":"a1","status":"delivered","toNumber":"+447700900123","deliveredAt":"2024-05-01T12:00:00Z"})"));
+  EXPECT_EQ(aliased, canonical);
+  EXPECT_EQ(aliased.recipient, "+447700900123");
+  EXPECT_TRUE(aliased.event_time_from_gateway);
+}
+
+TEST(smspm_profile, the_first_alias_wins_when_both_are_sent) {
+  auto r = one(builtin("smspm"),
+               post("application/json", R"({"id":"second","messageId":"first","status":"sent","toNumber":"+447700900999","to":"+447700900123"})"));
+  EXPECT_EQ(r.message_id, "first");
+  EXPECT_EQ(r.recipient, "+447700900123");
+}
+
+TEST(smspm_profile, a_form_plus_read_as_a_space_still_normalises_the_recipient) {
+  const auto& p = builtin("smspm");
+  auto form = one(p, post("application/x-www-form-urlencoded", "id=f1&status=delivered&toNumber=+44+7700+900123"));
+  EXPECT_EQ(form.recipient, "+447700900123");
+  auto query = one(p, get("id=f1&status=delivered&toNumber=+447700900123"));
+  EXPECT_EQ(query.recipient, "+447700900123");
+}
+
+TEST(vonage_profile, msisdn_is_the_recipient_and_to_is_the_sender) {
+  auto r = one(builtin("vonage"), get("messageId=v1&status=delivered&msisdn=447700900000&to=447700900999"));
+  EXPECT_EQ(r.recipient, "+447700900000");
+  EXPECT_EQ(r.sender, "447700900999");
+}
+
+TEST(vonage_profile, err_code_zero_is_no_error_and_a_real_one_is_kept) {
+  const auto& p = builtin("vonage");
+  EXPECT_FALSE(one(p, get("messageId=v2&status=delivered&msisdn=447700900000&err-code=0")).error_code);
+  EXPECT_EQ(one(p, get("messageId=v3&status=failed&msisdn=447700900000&err-code=2")).error_code, "2");
+}
+
+// --- Batches ------------------------------------------------------------------------------
+
+TEST(sinch_profile, a_batch_report_names_each_recipient_with_its_batch_and_status_group) {
+  auto d = ok(builtin("sinch"), post("application/json", R"({"type":"delivery_report_sms","batch_id":"B1","statuses":[
+      {"code":0,"status":"Delivered","recipients":["447700900001","447700900002"]},
+      {"code":406,"status":"Expired","recipients":["447700900003"]}]})"));
+  ASSERT_EQ(d.reports.size(), 3u);
+  EXPECT_EQ(d.reports[0].message_id, "B1:+447700900001");
+  EXPECT_EQ(d.reports[1].message_id, "B1:+447700900002");
+  EXPECT_EQ(d.reports[2].message_id, "B1:+447700900003");
+  EXPECT_EQ(d.reports[2].canonical, report::status::expired);
+  EXPECT_EQ(d.reports[2].error_code, "406");
+  EXPECT_FALSE(d.reports[0].error_code);
+}
+
+TEST(sinch_profile, a_per_recipient_report_without_a_recipient_is_refused) {
+  auto e = err(builtin("sinch"), post("application/json", R"({"batch_id":"B1","status":"Delivered","code":0})"));
+  EXPECT_EQ(e.error.reason, "recipient is missing");
+  EXPECT_EQ(e.error.field, "recipient");
+  EXPECT_FALSE(e.unsupported);
+}
+
+TEST(infobip_profile, a_results_batch_with_one_bad_element_is_refused_whole) {
+  auto e = err(builtin("infobip"), post("application/json", R"({"results":[
+      {"messageId":"ok-1","to":"41793026727","status":{"groupName":"DELIVERED"}},
+      {"to":"41793026728","status":{"groupName":"DELIVERED"}}]})"));
+  EXPECT_EQ(e.error.reason, "messageId is missing");
+  EXPECT_EQ(e.error.field, "results[1].messageId");
+}
+
+TEST(infobip_profile, results_that_are_not_a_list_or_are_empty_are_refused) {
+  const auto& p = builtin("infobip");
+  auto not_list = err(p, post("application/json", R"({"results":{"messageId":"x"}})"));
+  EXPECT_EQ(not_list.error.reason, "results must be an array");
+  auto empty = err(p, post("application/json", R"({"results":[]})"));
+  EXPECT_EQ(empty.error.reason, "batch is empty");
+}
+
+// --- Kannel's type bits and the SMSC receipt ------------------------------------------------
+
+TEST(kannel_profile, each_type_bit_has_its_meaning) {
+  const auto& p = builtin("kannel");
+  struct row {
+    const char* type;
+    report::status st;
+  };
+  const row rows[] = {
+      {"1", report::status::delivered},   {"2", report::status::undelivered}, {"4", report::status::pending},
+      {"8", report::status::pending},     {"16", report::status::rejected},   {"34", report::status::expired},
+      {"32", report::status::pending},  // Kannel 1.4's intermediate notice, not a final state
+      {"66", report::status::undelivered}, {"9", report::status::delivered},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.type);
+    auto d = ok(p, get(std::string("id=k1&to=%2B4915112345678&type=") + r.type));
+    ASSERT_EQ(d.reports.size(), 1u);
+    EXPECT_EQ(d.reports[0].canonical, r.st);
+    EXPECT_EQ(d.reports[0].raw_status, std::string("type:") + r.type);
+    EXPECT_TRUE(d.unknown_words.empty());
+  }
+}
+
+TEST(kannel_profile, the_receipt_stat_refines_a_failure_and_nothing_else) {
+  const auto& p = builtin("kannel");
+  auto with = [&](std::string_view type, std::string_view stat) {
+    return one(p, get("id=k2&type=" + std::string(type) + "&receipt=id%3A9+sub%3A001+dlvrd%3A000+stat%3A" +
+                      std::string(stat) + "+err%3A000"));
+  };
+  EXPECT_EQ(with("2", "EXPIRED").canonical, report::status::expired);
+  EXPECT_EQ(with("2", "REJECTD").canonical, report::status::rejected);
+  EXPECT_EQ(with("2", "UNDELIV").canonical, report::status::undelivered);
+  // A receipt that contradicts the type does not turn a failure into a success or back.
+  EXPECT_EQ(with("2", "DELIVRD").canonical, report::status::undelivered);
+  EXPECT_EQ(with("1", "UNDELIV").canonical, report::status::delivered);
+  EXPECT_EQ(with("2", "EXPIRED").raw_status, "EXPIRED");
+}
+
+TEST(kannel_profile, an_unknown_type_is_pending_and_reported) {
+  auto d = ok(builtin("kannel"), get("id=k3&type=0"));
+  ASSERT_EQ(d.reports.size(), 1u);
+  EXPECT_EQ(d.reports[0].canonical, report::status::pending);
+  EXPECT_EQ(d.unknown_words, std::vector<std::string>{"type:0"});
+}
+
+TEST(kannel_profile, a_type_that_is_not_a_number_is_refused) {
+  auto e = err(builtin("kannel"), get("id=k4&type=delivered"));
+  EXPECT_EQ(e.error.reason, "type must be Kannel's numeric DLR type, got 'delivered'");
+  EXPECT_EQ(e.error.field, "type");
+}
+
+// --- Jasmin's levels ------------------------------------------------------------------------
+
+TEST(jasmin_profile, level_one_reads_the_smsc_answer_and_level_two_the_receipt) {
+  const auto& p = builtin("jasmin");
+  EXPECT_EQ(one(p, get("id=j1&message_status=ESME_ROK&level=1")).canonical, report::status::pending);
+  EXPECT_EQ(one(p, get("id=j2&message_status=ESME_RTHROTTLED&level=1")).canonical, report::status::rejected);
+  EXPECT_EQ(one(p, get("id=j3&message_status=ESME_RSYSERR&level=1")).canonical, report::status::rejected);
+  auto level2 = one(p, get("id=j4&message_status=DELIVRD&level=2&donedate=1311022338&err=000"));
+  EXPECT_EQ(level2.canonical, report::status::delivered);
+  EXPECT_FALSE(level2.error_code);
+  EXPECT_EQ(report::format_timestamp(level2.event_at), "2013-11-02T23:38:00.000000Z");
+  EXPECT_EQ(p.success_body, "ACK/Jasmin");
+  EXPECT_EQ(p.success_content_type, "text/plain");
+}
+
+// --- SMPP receipt text ----------------------------------------------------------------------
+
+TEST(smpp_profile, the_receipt_text_alone_gives_id_status_error_and_done_time) {
+  auto r = one(builtin("smpp"), post("application/json",
+                                     R"({"receipt":"id:77 sub:001 dlvrd:000 submit date:2305011200 done date:230501120130 stat:REJECTD err:0B1 text:hi"})"));
+  EXPECT_EQ(r.message_id, "77");
+  EXPECT_EQ(r.canonical, report::status::rejected);
+  EXPECT_EQ(r.raw_status, "REJECTD");
+  EXPECT_EQ(r.error_code, "0B1");
+  EXPECT_EQ(report::format_timestamp(r.event_at), "2023-05-01T12:01:30.000000Z");
+  EXPECT_FALSE(r.recipient);
+}
+
+TEST(smpp_profile, a_receipt_field_without_a_receipt_is_refused) {
+  auto e = err(builtin("smpp"), post("application/json", R"({"short_message":"hello there"})"));
+  EXPECT_EQ(e.error.reason, "message_id is missing");
+}
+
+// --- Unknown words --------------------------------------------------------------------------
+
+TEST(status_words, an_unknown_word_is_kept_raw_read_as_pending_and_reported) {
+  auto d = ok(builtin("twilio"), post("application/x-www-form-urlencoded",
+                                      "MessageSid=SM1&MessageStatus=partially_delivered&To=%2B15558675310"));
+  ASSERT_EQ(d.reports.size(), 1u);
+  EXPECT_EQ(d.reports[0].canonical, report::status::pending);
+  EXPECT_EQ(d.reports[0].raw_status, "partially_delivered");
+  EXPECT_EQ(d.unknown_words, std::vector<std::string>{"partially_delivered"});
+}
+
+TEST(status_words, the_profile_table_wins_over_the_common_vocabulary) {
+  // "failed" is undelivered in the common vocabulary; Twilio's own word means "never sent".
+  EXPECT_EQ(one(builtin("twilio"), get("MessageSid=SM2&MessageStatus=failed")).canonical, report::status::rejected);
+  EXPECT_EQ(one(builtin("telnyx"),
+                post("application/json", R"({"data":{"payload":{"id":"t1","to":[{"status":"cancelled"}]}}})"))
+                .canonical,
+            report::status::rejected);
+}
+
+// --- Bad inputs -----------------------------------------------------------------------------
+
+TEST(bad_inputs, an_encoding_the_profile_does_not_take_is_unsupported) {
+  auto json_to_twilio = err(builtin("twilio"), post("application/json", R"({"MessageSid":"x"})"));
+  EXPECT_TRUE(json_to_twilio.unsupported);
+  EXPECT_EQ(json_to_twilio.error.reason,
+            "content type application/json is not supported here; send application/x-www-form-urlencoded or a "
+            "query string");
+  auto get_to_telnyx = err(builtin("telnyx"), get("id=1"));
+  EXPECT_TRUE(get_to_telnyx.unsupported);
+  EXPECT_EQ(get_to_telnyx.error.reason, "GET is not supported by this profile");
+}
+
+TEST(bad_inputs, invalid_payloads_name_their_field) {
+  auto phone = err(builtin("vonage"), get("messageId=v9&status=delivered&msisdn=hello"));
+  EXPECT_EQ(phone.error.reason, "msisdn is not a valid international phone number: 'hello'");
+  EXPECT_EQ(phone.error.field, "msisdn");
+  EXPECT_FALSE(phone.unsupported);
+  auto escape = err(builtin("jasmin"), get("id=j9&message_status=%ZZ"));
+  EXPECT_EQ(escape.error.reason, "query string has a malformed percent-escape");
+  auto empty = err(builtin("smspm"), get(""));
+  EXPECT_EQ(empty.error.reason, "no report in the query string");
+  auto json = err(builtin("telnyx"), post("application/json", "{\"data\":"));
+  EXPECT_EQ(json.error.reason, "body is not valid JSON");
+  auto time = err(builtin("twilio"), get("MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=yesterday"));
+  EXPECT_EQ(time.error.field, "RawDlrDoneDate");
+  EXPECT_EQ(time.error.reason, "RawDlrDoneDate 'yesterday' matches none of the formats %y%m%d%H%M, %y%m%d%H%M%S, iso8601");
+}
+
+// --- Operator-defined profiles --------------------------------------------------------------
+
+std::vector<profile> load_profiles(const std::string& yaml) {
+  std::vector<profile> out;
+  config::load_string(yaml, "test.yaml", [&out](config::section& root) {
+    if (auto p = root.child("profiles")) {
+      parse_profiles(*p, out);
+      p->finish();
+    }
+    root.finish();
+  });
+  return out;
+}
+
+// A made-up gateway: one callback per account, deliveries each with their attempts; the
+// number sits in a list, the sender at the root, times are local to the gateway (+02:00).
+constexpr std::string_view acmetel_yaml = R"(
+profiles:
+  acmetel:
+    description: "AcmeTel nested delivery attempts"
+    encodings: [json]
+    batch: "deliveries[].attempts[]"
+    max_batch: 3
+    fields:
+      status: [outcome.code]
+      recipient: [destination.numbers.0]
+      sender: [origin]
+      timestamp: [finished]
+      error_code: [outcome.reason]
+      cost: [charge.value]
+      parts: [segments]
+    message_id_template: "{account}/{ref}"
+    statuses:
+      ok: delivered
+      tmp_*: pending
+      perm_blocked: rejected
+      perm_*: undelivered
+    no_error_codes: ["none"]
+    timestamp_formats: ["%Y-%m-%d %H:%M:%S"]
+    timezone: "+02:00"
+    success: { status: 202, content_type: text/plain, body: "thanks" }
+)";
+
+constexpr std::string_view acmetel_body = R"({
+  "account": "acme-eu", "origin": "ACME",
+  "deliveries": [
+    {"ref": "r-1", "segments": 2, "charge": {"value": "0.0450"},
+     "destination": {"numbers": ["+44 7700 900123", "+44 7700 900999"]},
+     "attempts": [
+       {"n": 1, "outcome": {"code": "TMP_ABSENT", "reason": "27"}, "finished": "2024-05-01 14:00:00"},
+       {"n": 2, "outcome": {"code": "OK", "reason": "none"}, "finished": "2024-05-01 14:05:00"}]},
+    {"ref": "r-2", "destination": {"numbers": ["0049 151 12345678"]},
+     "attempts": [{"n": 1, "outcome": {"code": "PERM_UNKNOWN_SUBSCRIBER", "reason": "1"}, "finished": "2024-05-01 14:01:00"}]}
+  ]
+})";
+
+TEST(generic_profile, a_made_up_gateways_nested_batch_decodes_from_yaml) {
+  auto profiles = load_profiles(std::string(acmetel_yaml));
+  ASSERT_EQ(profiles.size(), 1u);
+  const auto& p = profiles[0];
+  EXPECT_EQ(p.success_status, 202u);
+  EXPECT_EQ(p.success_body, "thanks");
+  auto d = ok(p, post("application/json", acmetel_body));
+  ASSERT_EQ(d.reports.size(), 3u);
+  const auto& first = d.reports[0];
+  EXPECT_EQ(first.message_id, "acme-eu/r-1");
+  EXPECT_EQ(first.canonical, report::status::pending);
+  EXPECT_EQ(first.raw_status, "TMP_ABSENT");
+  EXPECT_EQ(first.recipient, "+447700900123");
+  EXPECT_EQ(first.sender, "ACME");
+  EXPECT_EQ(first.error_code, "27");
+  EXPECT_EQ(first.cost, "0.0450");
+  EXPECT_EQ(first.parts, 2);
+  EXPECT_EQ(first.provider, "acmetel");
+  EXPECT_EQ(report::format_timestamp(first.event_at), "2024-05-01T12:00:00.000000Z");
+  const auto& second = d.reports[1];
+  EXPECT_EQ(second.message_id, "acme-eu/r-1");
+  EXPECT_EQ(second.canonical, report::status::delivered);
+  EXPECT_FALSE(second.error_code);
+  EXPECT_EQ(report::format_timestamp(second.event_at), "2024-05-01T12:05:00.000000Z");
+  const auto& third = d.reports[2];
+  EXPECT_EQ(third.message_id, "acme-eu/r-2");
+  EXPECT_EQ(third.canonical, report::status::undelivered);
+  EXPECT_EQ(third.recipient, "+4915112345678");
+  EXPECT_FALSE(third.cost);
+  EXPECT_TRUE(d.unknown_words.empty());
+}
+
+TEST(generic_profile, a_specific_word_listed_before_its_prefix_wins) {
+  auto p = load_profiles(std::string(acmetel_yaml)).at(0);
+  auto d = ok(p, post("application/json", R"({"account":"a","deliveries":[{"ref":"r","attempts":[{"outcome":{"code":"perm_blocked"}}]}]})"));
+  ASSERT_EQ(d.reports.size(), 1u);
+  EXPECT_EQ(d.reports[0].canonical, report::status::rejected);
+}
+
+TEST(generic_profile, its_limits_and_required_parts_are_enforced) {
+  auto p = load_profiles(std::string(acmetel_yaml)).at(0);
+  auto too_many = err(p, post("application/json", R"({"account":"a","deliveries":[
+      {"ref":"r","attempts":[{"outcome":{"code":"ok"}},{"outcome":{"code":"ok"}},{"outcome":{"code":"ok"}},{"outcome":{"code":"ok"}}]}]})"));
+  EXPECT_EQ(too_many.error.reason, "batch has 4 reports; at most 3 are allowed");
+  auto no_ref = err(p, post("application/json", R"({"account":"a","deliveries":[{"attempts":[{"outcome":{"code":"ok"}}]}]})"));
+  EXPECT_EQ(no_ref.error.reason, "ref is missing (it is part of the message id)");
+  EXPECT_EQ(no_ref.error.field, "deliveries[0].attempts[0].ref");
+  auto bad_time = err(p, post("application/json", R"({"account":"a","deliveries":[{"ref":"r","attempts":[{"outcome":{"code":"ok"},"finished":"01/05/2024"}]}]})"));
+  EXPECT_EQ(bad_time.error.field, "deliveries[0].attempts[0].finished");
+}
+
+TEST(generic_profile, extends_starts_from_the_built_in_and_overrides_its_words) {
+  auto profiles = load_profiles(R"(
+profiles:
+  my_vonage:
+    extends: vonage
+    statuses:
+      buffered: expired
+)");
+  ASSERT_EQ(profiles.size(), 1u);
+  const auto& p = profiles[0];
+  EXPECT_EQ(p.name, "my_vonage");
+  auto r = one(p, get("messageId=v1&status=buffered&msisdn=447700900000&to=AcmeInc"));
+  EXPECT_EQ(r.canonical, report::status::expired);
+  EXPECT_EQ(r.recipient, "+447700900000");
+  EXPECT_EQ(r.provider, "my_vonage");
+  EXPECT_EQ(one(p, get("messageId=v2&status=delivered&msisdn=447700900000")).canonical, report::status::delivered);
+}
+
+TEST(generic_profile, configuration_mistakes_are_reported_with_their_key) {
+  auto message_of = [](const std::string& yaml) {
+    try {
+      load_profiles(yaml);
+    } catch (const config::config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  auto taken = message_of("profiles:\n  twilio:\n    fields: {message_id: [a], status: [b]}\n");
+  EXPECT_NE(taken.find("'twilio' is a built-in profile"), std::string::npos) << taken;
+  auto base = message_of("profiles:\n  x:\n    extends: nosuch\n    fields: {message_id: [a], status: [b]}\n");
+  EXPECT_NE(base.find("no built-in profile 'nosuch'"), std::string::npos) << base;
+  auto word = message_of("profiles:\n  x:\n    fields: {message_id: [a], status: [b]}\n    statuses: {done: finished}\n");
+  EXPECT_NE(word.find("'done' maps to 'finished'"), std::string::npos) << word;
+  auto id = message_of("profiles:\n  x:\n    fields: {status: [b]}\n");
+  EXPECT_NE(id.find("message_id needs at least one field path"), std::string::npos) << id;
+  auto enc = message_of("profiles:\n  x:\n    encodings: [xml]\n    fields: {message_id: [a], status: [b]}\n");
+  EXPECT_NE(enc.find("unknown encoding 'xml'"), std::string::npos) << enc;
+}
+
+}  // namespace
+}  // namespace dlrd::decode

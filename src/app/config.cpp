@@ -28,6 +28,15 @@ daemon_config load_config(const std::string& file) {
   daemon_config c;
   config::load_file(file, [&c](config::section& root) {
     section_into(root, "listen", c.listen);
+    if (auto m = root.child("metrics_listen")) {
+      http::listen_config l;
+      l.port = 9108;
+      l.threads = 1;
+      l.max_connections = 64;
+      http::parse(*m, l);
+      m->finish();
+      c.metrics_listen = l;
+    }
     section_into(root, "database", c.database);
     section_into(root, "store", c.store);
     section_into(root, "spool", c.spool);

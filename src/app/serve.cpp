@@ -253,6 +253,7 @@ std::vector<std::string> restart_sections(const daemon_config& a, const daemon_c
   auto la = a.listen, lb = b.listen;
   if (la.tls.has_value() == lb.tls.has_value()) la.tls = lb.tls;
   if (!(la == lb)) out.emplace_back("listen");
+  if (!(a.metrics_listen == b.metrics_listen)) out.emplace_back("metrics_listen");
   if (!(a.database == b.database)) out.emplace_back("database");
   if (!(a.store == b.store)) out.emplace_back("store");
   if (!(a.spool == b.spool)) out.emplace_back("spool");
@@ -439,10 +440,24 @@ int serve(const daemon_config& initial, const std::string& config_path) {
     res.body() = std::string(insights::dashboard_html());
     return res;
   }, {}});
+  // A separate listener for the scraper and the health checks, when configured: it serves
+  // nothing else, and /metrics leaves the main listener.
+  std::optional<http::server> metrics_listener;
+  if (config.metrics_listen) {
+    http::handler_config probes;
+    probes.ready = handling.ready;
+    probes.metrics = handling.metrics;
+    metrics_listener.emplace(*config.metrics_listen, probes, *journal);
+    handling.metrics = nullptr;
+  }
   http::server listener(config.listen, handling, *journal, &registry);
   register_gauges(registry, *journal, listener);
   listener.start();
   spdlog::info("listening on {}:{}", config.listen.address, listener.port());
+  if (metrics_listener) {
+    metrics_listener->start();
+    spdlog::info("metrics and health on {}:{}", config.metrics_listen->address, metrics_listener->port());
+  }
   sd_notify(0, "READY=1");
 
   systemd_notifier notifier(listener, *journal, writers);
@@ -497,6 +512,7 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   writers.stop();
   alerts.stop();  // after the writers: notices written while draining still go out
   auto left = journal->snapshot().backlog_records;
+  if (metrics_listener) metrics_listener->stop(std::chrono::milliseconds(0));  // scrapeable while draining
   journal.reset();
   if (left > 0) spdlog::warn("stopped with {} record(s) left in the spool for the next start", left);
   spdlog::info("dlrd stopped");

@@ -247,6 +247,29 @@ TEST(operability, a_rotated_webhook_secret_applies_on_sighup_without_dropping_a_
   EXPECT_EQ(d.log().find("new-secret"), std::string::npos);
 }
 
+TEST(operability, a_separate_metrics_listener_serves_metrics_and_health_and_nothing_else) {
+  test::pg_database db;
+  temp_dir dir;
+  const int metrics_port = free_port();
+  daemon d(dir.path(), db.url(),
+           "metrics_listen:\n  address: 127.0.0.1\n  port: " + std::to_string(metrics_port) + "\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+
+  client main_port(d.port());
+  EXPECT_EQ(main_port.post("/webhooks/smspm", delivered_report).status, 200);
+  EXPECT_EQ(main_port.get("/metrics").status, 404);  // moved to the metrics listener
+
+  client probes(metrics_port);
+  auto metrics = probes.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(sample(metrics.body, R"(dlrd_http_requests_total{route="/webhooks",code="200"})"), 1);
+  EXPECT_EQ(probes.get("/healthz").status, 200);
+  EXPECT_EQ(probes.get("/readyz").status, 200);
+  EXPECT_EQ(probes.post("/webhooks/smspm", delivered_report).status, 404);  // no webhooks here
+  EXPECT_EQ(probes.get("/v1/stats/daily").status, 404);                    // nor the API
+}
+
 TEST(operability, systemd_hears_ready_status_watchdog_reloading_and_stopping) {
   test::pg_database db;
   temp_dir dir;

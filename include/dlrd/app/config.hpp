@@ -12,6 +12,7 @@
 #include <dlrd/status/config.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct shutdown_config {
 
 struct daemon_config {
   http::listen_config listen;
+  /// metrics_listen: when present, /metrics, /healthz and /readyz are served on this
+  /// listener only (and /metrics no longer on `listen`).
+  std::optional<http::listen_config> metrics_listen;
   store::database_config database;
   store::store_config store;
   spool::spool_config spool;

@@ -17,10 +17,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -276,7 +276,9 @@ page browse(const std::string& url, const std::string& name, int width, int heig
   std::ofstream(artifact_dir / ("dashboard-" + name + ".dom.html")) << out;
   p.rendered = dom(std::move(out));
   std::ifstream log_in(log);
-  p.browser_log.assign(std::istreambuf_iterator<char>(log_in), {});
+  std::ostringstream log_text;
+  log_text << log_in.rdbuf();
+  p.browser_log = log_text.str();
   std::ifstream net_in(net_log);
   p.net_log = json::parse(net_in, nullptr, false);
   return p;
@@ -415,7 +417,13 @@ class dashboard_in_a_browser : public ::testing::Test {
       EXPECT_TRUE(host == "127.0.0.1" || host == "~notfound") << "resolved " << host;
     }
     std::set<std::string> page_requests, blocked;
-    for (const auto& url : a.urls) (url.starts_with(origin() + "/") ? page_requests : blocked).insert(url);
+    for (const auto& url : a.urls) {
+      if (url.starts_with(origin() + "/")) {
+        page_requests.insert(url);
+      } else {
+        blocked.insert(url.substr(0, url.find('?')));
+      }
+    }
     for (const char* path : {"/dashboard", "/v1/stats/daily?days=7", "/v1/stats/countries?since=7d",
                              "/v1/stats/coverage?after=24h&since=7d", "/v1/stats/latency?since=7d",
                              "/v1/stats/senders?since=7d", "/v1/stats/errors?top=3&since=7d", "/v1/stats/rules"}) {

@@ -1,21 +1,27 @@
-# Install layout and the Debian package (CPack DEB). Configure with
-# -DCMAKE_INSTALL_PREFIX=/usr for the system layout; scripts/package.sh does.
+# Install layout and the Debian package (CPack DEB).
+# `cmake --install BUILD --prefix /usr` and `cpack -G DEB` (whose prefix is /usr) give the
+# system layout from any build tree: the config and the unit go to /etc/dlrd and
+# /lib/systemd/system when the install prefix is /usr, under the prefix otherwise. That is
+# decided at install time, so a tree configured for /usr/local still packages correctly.
 include(GNUInstallDirs)
 
-# Debian 12 still ships units in /lib/systemd/system; elsewhere they follow the prefix.
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  set(DLRD_UNIT_DIR_DEFAULT /lib/systemd/system)
-else()
-  set(DLRD_UNIT_DIR_DEFAULT ${CMAKE_INSTALL_LIBDIR}/systemd/system)
-endif()
-set(DLRD_UNIT_DIR ${DLRD_UNIT_DIR_DEFAULT} CACHE PATH "Where dlrd.service is installed")
-
-install(FILES config/dlrd.service DESTINATION ${DLRD_UNIT_DIR})
-# The minimal config becomes the one the unit reads; the reference stays with the docs.
-install(FILES config/dlrd.minimal.yaml DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/dlrd RENAME dlrd.yaml)
 install(FILES config/dlrd.reference.yaml config/dlrd.minimal.yaml README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/sql FILES_MATCHING PATTERN "*.sql")
+install(CODE "set(dlrd_config_dir \"${PROJECT_SOURCE_DIR}/config\")")
+install(CODE [[
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(dlrd_etc_dir /etc/dlrd)
+    set(dlrd_unit_dir /lib/systemd/system)  # Debian 12 still ships units there
+  else()
+    set(dlrd_etc_dir ${CMAKE_INSTALL_PREFIX}/etc/dlrd)
+    set(dlrd_unit_dir ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
+  endif()
+  # The minimal config becomes the one the unit reads; the reference stays with the docs.
+  file(INSTALL DESTINATION ${dlrd_etc_dir} TYPE FILE RENAME dlrd.yaml
+       FILES ${dlrd_config_dir}/dlrd.minimal.yaml)
+  file(INSTALL DESTINATION ${dlrd_unit_dir} TYPE FILE FILES ${dlrd_config_dir}/dlrd.service)
+]])
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME dlrd)
@@ -29,10 +35,24 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # dlrd_<version>_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Debian 12's own runtime library packages, as dpkg-shlibdeps finds them from the
-# binary's NEEDED entries (libpqxx-6.4, libspdlog1.10, libyaml-cpp0.7, libfmt9,
-# libsystemd0, libphonenumber8, libstdc++6, libc6, ...).
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Debian 12's own runtime packages, one per NEEDED library of the binary (real package
+# names: dpkg-shlibdeps would write the virtual libspdlog1.10-fmt9 and
+# libphonenumber8-protobuf32), plus adduser for the postinst. tests/packaging/deb_test.sh
+# fails when the binary needs a library no package here provides.
+set(dlrd_depends
+    "libc6 (>= 2.34)" "libgcc-s1 (>= 3.0)" "libstdc++6 (>= 12)"
+    "libfmt9 (>= 9.1.0)" "libspdlog1.10 (>= 1:1.10.0)" "libyaml-cpp0.7 (>= 0.7.0)"
+    "libpqxx-6.4 (>= 6.4.5)" "libphonenumber8 (>= 8.12)" "libssl3 (>= 3.0.0)" libsystemd0
+    adduser)
+# A sanitizer build (the test suite packages its ASan tree too) links GCC 12's runtimes.
+if(DLRD_SANITIZE MATCHES "address" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND dlrd_depends libasan8)
+endif()
+if(DLRD_SANITIZE MATCHES "undefined" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND dlrd_depends libubsan1)
+endif()
+list(JOIN dlrd_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql (>= 15), prometheus")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/deb/conffiles

@@ -1,5 +1,7 @@
 // Command line parsing and the small commands; `serve` lives in serve.cpp.
 #include <dlrd/app/app.hpp>
+
+#include "logging.hpp"
 #include <dlrd/app/config.hpp>
 #include <dlrd/app/serve.hpp>
 
@@ -112,11 +114,7 @@ std::optional<options> parse_options(const std::string& name, int argc, char** a
   return o;
 }
 
-void setup_logging(const daemon_config& c) {
-  // Under systemd the journal stamps the time itself.
-  spdlog::set_pattern(std::getenv("JOURNAL_STREAM") ? "%l %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-  spdlog::set_level(spdlog::level::from_str(c.log.level));
-}
+void setup_logging(const daemon_config& c) { setup_logging(c.log); }
 
 std::optional<daemon_config> load(const std::string& file) {
   try {

@@ -7,6 +7,7 @@ namespace {
 
 void parse(config::section& s, log_config& out) {
   s.read_choice("level", out.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  s.read_choice("format", out.format, {"text", "json"});
 }
 
 void parse(config::section& s, shutdown_config& out) {

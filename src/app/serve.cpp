@@ -2,6 +2,7 @@
 // keep systemd informed (STATUS, WATCHDOG) and reload the configuration on SIGHUP.
 #include <dlrd/app/serve.hpp>
 
+#include "logging.hpp"
 #include "writer_pool.hpp"
 
 #include <dlrd/alert/dispatcher.hpp>
@@ -321,6 +322,11 @@ bool reload(daemon_config& current, const std::string& path) {
     if (to < from) spdlog::set_level(to);
     spdlog::info("reload: log.level {} -> {}", current.log.level, next.log.level);
     spdlog::set_level(to);
+    changed = true;
+  }
+  if (next.log.format != current.log.format) {
+    spdlog::info("reload: log.format {} -> {}", current.log.format, next.log.format);
+    setup_logging(next.log);
     changed = true;
   }
   if (!(next.shutdown == current.shutdown)) {

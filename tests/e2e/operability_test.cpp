@@ -5,6 +5,7 @@
 #include "support/pg_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -268,6 +269,33 @@ TEST(operability, a_separate_metrics_listener_serves_metrics_and_health_and_noth
   EXPECT_EQ(probes.get("/readyz").status, 200);
   EXPECT_EQ(probes.post("/webhooks/smspm", delivered_report).status, 404);  // no webhooks here
   EXPECT_EQ(probes.get("/v1/stats/daily").status, 404);                    // nor the API
+}
+
+TEST(operability, json_log_lines_are_one_json_object_each) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  write_file(d.config_path(), std::regex_replace(read_file(d.config_path()), std::regex("log:\n  level: warn\n"),
+                                                 "log:\n  level: info\n  format: json\n"));
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  // A message with quotes and a backslash in it: the refused config key below is quoted.
+  EXPECT_EQ(c.post("/webhooks/smspm", delivered_report).status, 200);
+  write_file(d.config_path(), read_file(d.config_path()) + "bogus\"key\\: 1\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(log_shows(d, "reload refused")) << d.log();
+
+  std::istringstream lines(d.log());
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    ++parsed;
+  }
+  EXPECT_GT(parsed, 3);
 }
 
 TEST(operability, systemd_hears_ready_status_watchdog_reloading_and_stopping) {

@@ -20,6 +20,7 @@ namespace dlrd::app {
 
 struct log_config {
   std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
+  std::string format = "text";  ///< text | json (one JSON object per line)
 
   bool operator==(const log_config&) const = default;
 };

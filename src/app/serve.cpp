@@ -69,6 +69,29 @@ bool schema_acceptable(const store::database_config& db) {
 }
 
 /// Spool statistics and connection counters, read when /metrics is rendered.
+/// dlrd_alert_notices_total{sink,result}: what each sink did with the notices it claimed.
+void register_alert_counters(metrics::registry& reg, const alert::dispatcher& alerts) {
+  using metrics::kind;
+  const auto sinks = alerts.counters();
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    auto series = [&reg, &alerts, i, &sinks](const char* result, std::uint64_t alert::sink_counters::*field) {
+      reg.add_callback("dlrd_alert_notices_total",
+                       "Failure notices by sink and result: sent one by one, folded into a digest, failed "
+                       "(retried later), dropped as stale.",
+                       kind::counter,
+                       [&alerts, i, field] {
+                         auto all = alerts.counters();
+                         return i < all.size() ? static_cast<double>(all[i].*field) : 0.0;
+                       },
+                       {{"sink", sinks[i].sink}, {"result", result}});
+    };
+    series("sent", &alert::sink_counters::sent);
+    series("digested", &alert::sink_counters::digested);
+    series("failed", &alert::sink_counters::failed);
+    series("dropped", &alert::sink_counters::dropped);
+  }
+}
+
 void register_gauges(metrics::registry& reg, spool::journal& journal, const http::server& listener) {
   using metrics::kind;
   auto spool_stat = [&reg, &journal](const char* name, const char* help, kind k, std::uint64_t spool::stats::*field) {
@@ -382,6 +405,7 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   // Notices go out and rate rules run on connections of their own: never in the ingest path.
   alert::dispatcher alerts(config.database, config.alerts);
   alerts.start();
+  register_alert_counters(registry, alerts);
   store::rule_runner rules(config.rules, store::connection_string(config.database));
   rules.start();
   // ---- status API: the service answers /v1/messages; the leader runs expiry and retention.

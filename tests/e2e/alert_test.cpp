@@ -325,6 +325,15 @@ TEST_F(alert_e2e_test, the_real_daemon_notices_each_failed_message_once_at_a_loc
       EXPECT_EQ(j["country"], "DE");
     }
   }
+  // The sink's results are in /metrics: three sent, failed attempts (the receiver refused
+  // the first two requests, each failing the notices it carried), nothing dropped.
+  auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"hook\",result=\"sent\"} 3\n"), std::string::npos) << metrics;
+  const std::string failed_series = "dlrd_alert_notices_total{sink=\"hook\",result=\"failed\"} ";
+  auto at = metrics.find(failed_series);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GE(std::stoi(metrics.substr(at + failed_series.size())), 2) << metrics;
+  EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"hook\",result=\"dropped\"} 0\n"), std::string::npos) << metrics;
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
 }

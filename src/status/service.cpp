@@ -651,8 +651,14 @@ struct service::impl : std::enable_shared_from_this<impl> {
         lock.lock();
         continue;
       }
-      if (deadlines.empty()) timer_cv.wait(lock);
-      else timer_cv.wait_until(lock, deadlines.begin()->first);
+      if (deadlines.empty()) {
+        timer_cv.wait(lock);
+      } else {
+        // A copy: wait_until reads it again after waking, when another thread may have
+        // erased the waiter it came from.
+        const auto next = deadlines.begin()->first;
+        timer_cv.wait_until(lock, next);
+      }
     }
   }
 

@@ -313,7 +313,8 @@ TEST_F(status_api, a_report_received_by_one_instance_wakes_a_waiter_on_another) 
 std::future<std::pair<int, std::string>> run_example(const std::string& command) {
   return std::async(std::launch::async, [command] {
     int code = -1;
-    auto out = run_command(command + " 2>&1", code);
+    // Bounded: a daemon that died must fail the test, not leave the script polling.
+    auto out = run_command("timeout -k 5 90 env " + command + " 2>&1", code);
     return std::make_pair(code, out);
   });
 }

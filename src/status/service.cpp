@@ -347,14 +347,36 @@ struct service::impl : std::enable_shared_from_this<impl> {
       }
       tags = pg_array(list);
     }
+    // The ids the gateway gave each part of a long message, in order (sql/0010): its row then
+    // follows its parts' reports.
+    std::optional<std::string> part_ids;  // a text[] literal
+    if (in.contains("part_ids") && !in["part_ids"].is_null()) {
+      const auto& t = in["part_ids"];
+      if (!t.is_array() || t.empty() || t.size() > 255) {
+        return done(error_answer(400, "part_ids must be a list of 1 to 255 ids", "part_ids"));
+      }
+      std::vector<std::string> list;
+      for (const auto& v : t) {
+        if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 128 ||
+            v.get<std::string>() == *id) {
+          return done(error_answer(400, "each part id must be a string of 1 to 128 bytes, not the message id",
+                                   "part_ids"));
+        }
+        list.push_back(v.get<std::string>());
+      }
+      if (!parts) parts = std::to_string(list.size());
+      part_ids = pg_array(list);
+    }
     auto self = shared_from_this();
     submit(job{nullptr,
-               [self, id, to, from, text, country, provider, cost, sent_at, parts, tags, done](pqxx::connection& conn) {
+               [self, id, to, from, text, country, provider, cost, sent_at, parts, tags, part_ids,
+                done](pqxx::connection& conn) {
                  pqxx::work tx(conn);
                  tx.exec_params(
                      "SELECT dlr_log_send($1, $2, $3, $4, $5::timestamptz, $6::int, $7::numeric, $8, $9::text[], $10)",
                      *id, param(to), param(from), param(text), param(sent_at), param(parts), param(cost),
                      param(country), param(tags), param(provider));
+                 if (part_ids) tx.exec_params("SELECT dlr_log_parts($1, $2::text[])", *id, *part_ids);
                  auto states = read_states(tx, {*id}, self->config.history_limit);
                  tx.commit();
                  done(json_answer(to_json(states.at(*id))));

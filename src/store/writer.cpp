@@ -48,6 +48,21 @@ ev AS (
   ON CONFLICT (message_id, status, event_at, provider) DO NOTHING
   RETURNING 1
 ),
+pu AS (
+  -- Reports about a registered part move the part's state (sql/0010), by the same rule.
+  UPDATE dlr_message_parts p
+     SET status = w.status, raw_status = w.raw_status, status_at = w.event_at,
+         error_code = w.error_code, provider = w.provider
+    FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
+         event_at timestamptz, provider text, error_code text)
+   WHERE p.part_id = w.message_id
+     AND (dlr_status_class(w.status), w.event_at, dlr_status_ordinal(w.status),
+          w.raw_status COLLATE "C", coalesce(w.error_code, '') COLLATE "C")
+       > (dlr_status_class(coalesce(p.status, 'pending')), coalesce(p.status_at, '-infinity'),
+          dlr_status_ordinal(coalesce(p.status, 'pending')), coalesce(p.raw_status, '') COLLATE "C",
+          coalesce(p.error_code, '') COLLATE "C")
+  RETURNING p.message_id
+),
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
                              recipient, sender, country, parts, cost, delivered_at, sent_at,
@@ -59,6 +74,8 @@ up AS (
     FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
          event_at timestamptz, provider text, recipient text, sender text, country text,
          error_code text, parts int, cost numeric)
+   -- A part's report is not a message of its own: its message's row follows its parts.
+   WHERE NOT EXISTS (SELECT 1 FROM dlr_message_parts mp WHERE mp.part_id = w.message_id)
   ON CONFLICT (message_id) DO UPDATE SET
     status = excluded.status,
     raw_status = excluded.raw_status,
@@ -101,7 +118,75 @@ woke AS (
   SELECT dlr_status_wake(array_agg(message_id::text)) AS n FROM up WHERE dlr_status_class(status) > 0
 )
 SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q),
-       (SELECT count(*) FROM notice), (SELECT n FROM woke))sql";
+       (SELECT count(*) FROM notice), (SELECT n FROM woke),
+       (SELECT coalesce(json_agg(DISTINCT message_id), '[]')::text FROM pu))sql";
+
+// The rows of messages whose parts moved: recomputed from all their parts (locked, so two
+// writers moving two parts of one message see each other's part), written as they are.
+constexpr const char* parts_statement = R"sql(
+WITH
+parts AS (
+  SELECT p.message_id, p.part, p.status, p.raw_status, p.status_at, p.error_code, p.provider
+    FROM dlr_message_parts p
+   WHERE p.message_id IN (SELECT value FROM json_array_elements_text($1::json))
+   ORDER BY p.part_id
+     FOR UPDATE
+),
+agg AS (
+  SELECT message_id, count(*)::int AS n, count(*) FILTER (WHERE status = 'delivered') AS delivered,
+         max(status_at) AS last_at, max(provider) AS provider
+    FROM parts GROUP BY message_id
+),
+failed AS (
+  SELECT DISTINCT ON (message_id) message_id, part, status, raw_status, status_at, error_code
+    FROM parts WHERE dlr_status_class(status) = 1
+   ORDER BY message_id, status_at DESC, dlr_status_ordinal(status) DESC, part
+),
+state AS (
+  SELECT a.message_id, a.n, a.provider,
+         CASE WHEN f.message_id IS NOT NULL THEN f.status
+              WHEN a.delivered = a.n THEN 'delivered' ELSE 'pending' END AS status,
+         CASE WHEN f.message_id IS NOT NULL THEN 'part ' || f.part || '/' || a.n || ': ' || f.raw_status
+              ELSE a.delivered || '/' || a.n || ' parts delivered' END AS raw_status,
+         coalesce(f.status_at, a.last_at) AS status_at,
+         f.error_code
+    FROM agg a LEFT JOIN failed f USING (message_id)
+),
+up AS (
+  INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider, parts,
+                             delivered_at, created_at, updated_at, failure_notice_txid)
+  SELECT message_id, status, raw_status, status_at, error_code, provider, n,
+         CASE WHEN status = 'delivered' THEN status_at END, now(), now(),
+         CASE WHEN status = ANY($2::text[]) THEN txid_current() END
+    FROM state ORDER BY message_id
+  ON CONFLICT (message_id) DO UPDATE SET
+    status = excluded.status,
+    raw_status = excluded.raw_status,
+    status_at = excluded.status_at,
+    error_code = excluded.error_code,
+    provider = coalesce(excluded.provider, s.provider),
+    parts = coalesce(s.parts, excluded.parts),
+    delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
+    updated_at = now(),
+    failure_notice_txid = coalesce(s.failure_notice_txid, excluded.failure_notice_txid)
+  WHERE (s.status, s.raw_status, s.status_at, s.error_code)
+        IS DISTINCT FROM (excluded.status, excluded.raw_status, excluded.status_at, excluded.error_code)
+  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.recipient, s.sender, s.country,
+            s.provider, s.status_at, s.failure_notice_txid = txid_current() AS noticed
+),
+notice AS (
+  INSERT INTO dlr_alert_outbox (message_id, status, raw_status, error_code, recipient, sender,
+                                country, provider, status_at)
+  SELECT message_id, status, raw_status, error_code, recipient, sender, country, provider, status_at
+    FROM up WHERE noticed
+  RETURNING 1
+),
+woke AS (
+  SELECT dlr_status_wake(array_agg(message_id::text)) AS n FROM up WHERE dlr_status_class(status) > 0
+)
+SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM notice), (SELECT n FROM woke))sql";
+
+constexpr const char* parts_statement_name = "dlrd_write_parts";
 
 // Applies to this transaction only (like SET LOCAL) without costing a round trip of its own.
 constexpr const char* async_commit_term = ", set_config('synchronous_commit', 'off', true)";
@@ -263,6 +348,7 @@ struct writer::impl {
       conn.reset();
       auto c = std::make_unique<pqxx::connection>(connection_string(db));
       c->prepare(write_statement_name, statement);
+      c->prepare(parts_statement_name, parts_statement);
       conn = std::move(c);
       ++connections_opened;
     }
@@ -277,6 +363,12 @@ struct writer::impl {
     out.quarantined = row[2].as<std::size_t>();
     out.notices = row[3].as<std::size_t>();
     out.waiters_woken = row[4].as<std::size_t>();
+    if (auto parents = row[5].as<std::string>(); parents != "[]") {
+      auto agg = tx.exec_prepared1(parts_statement_name, parents, p.notice_statuses);
+      out.rows_changed += agg[0].as<std::size_t>();
+      out.notices += agg[1].as<std::size_t>();
+      out.waiters_woken += agg[2].as<std::size_t>();
+    }
     return out;
   }
 

@@ -15,7 +15,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_
   -DDLRD_FUZZ=ON -DDLRD_TESTS=ON -DDLRD_BENCH=OFF >"$build/configure.log" 2>&1 \
   || { cat "$build/configure.log"; exit 1; }
 
-targets=(fuzz_smspm_json fuzz_record_codec)
+targets=(fuzz_smspm_json fuzz_profiles fuzz_record_codec)
 [[ -f "$root/tests/fuzz/fuzz_spool_reader.cpp" ]] && targets+=(fuzz_spool_reader)
 cmake --build "$build" --target "${targets[@]}" make_codec_seeds -j "$jobs"
 
@@ -27,6 +27,17 @@ mkdir -p "$work/artifacts"
 seeds_of() {
   case "$1" in
     fuzz_smspm_json) echo "$root/tests/fixtures/smspm" ;;
+    fuzz_profiles)
+      # Each provider fixture's body, behind a profile byte and an encoding byte.
+      mkdir -p "$work/seeds/profiles"
+      local i=0 f
+      for f in "$root"/tests/fixtures/*/*.http "$root"/tests/fixtures/smspm/*.json; do
+        [[ -f "$f" ]] || continue
+        { printf "$(printf '\\x%02x\\x%02x' "$i" "$((i % 8))")"; printf '\n'; sed -e '1,/^\r\{0,1\}$/d' "$f"; } \
+          >"$work/seeds/profiles/seed-$i" 2>/dev/null || true
+        i=$((i + 1))
+      done
+      echo "$work/seeds/profiles" ;;
     fuzz_record_codec)
       "$fuzz_bin/make_codec_seeds" "$root/tests/fixtures/smspm" "$work/seeds/codec" >/dev/null
       echo "$work/seeds/codec" ;;

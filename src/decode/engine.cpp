@@ -117,7 +117,8 @@ std::string lower(std::string_view s) {
 const json* at_path(const json& node, std::string_view path) {
   if (path == "@") return &node;
   if (!node.is_object()) return nullptr;
-  if (auto it = node.find(std::string(path)); it != node.end()) return it->is_null() ? nullptr : &*it;
+  // Heterogeneous lookups (nlohmann's object comparator is std::less<>): no key copies.
+  if (auto it = node.find(path); it != node.end()) return it->is_null() ? nullptr : &*it;
   if (path.find('.') == std::string_view::npos) return nullptr;
   const json* cur = &node;
   while (!path.empty()) {
@@ -134,7 +135,7 @@ const json* at_path(const json& node, std::string_view path) {
       continue;
     }
     if (!cur->is_object()) return nullptr;
-    auto it = cur->find(std::string(step));
+    auto it = cur->find(step);
     if (it == cur->end() || it->is_null()) return nullptr;
     cur = &*it;
   }

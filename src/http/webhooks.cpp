@@ -107,21 +107,25 @@ webhook_table::webhook_table(const std::vector<webhook_config>& webhooks, const 
 }
 
 std::optional<webhook_table::match> webhook_table::find(std::string_view path) const {
-  auto segs = split_path(path);
+  // Runs for every request: compares segment by segment in place, no allocation.
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   for (const auto& ep : endpoints_) {
-    if (ep->segments.size() != segs.size()) continue;
-    bool same = true;
+    std::string_view rest = path;
     std::string_view token;
-    for (std::size_t i = 0; i < segs.size() && same; ++i) {
+    bool same = true;
+    for (std::size_t i = 0; i < ep->segments.size() && same; ++i) {
+      auto slash = rest.find('/');
+      auto seg = rest.substr(0, slash);
+      const bool last = i + 1 == ep->segments.size();
+      // The path must end exactly at the last segment.
+      same = last ? slash == std::string_view::npos : slash != std::string_view::npos;
       if (static_cast<int>(i) == ep->token_segment) {
-        same = !segs[i].empty();
-        // Points into `path`, which outlives the match.
-        std::size_t offset = 0;
-        for (std::size_t k = 0; k < i; ++k) offset += segs[k].size() + 1;
-        token = path.substr((path.front() == '/' ? 1 : 0) + offset, segs[i].size());
+        same = same && !seg.empty();
+        token = seg;
       } else {
-        same = segs[i] == ep->segments[i];
+        same = same && seg == ep->segments[i];
       }
+      if (!last && slash != std::string_view::npos) rest.remove_prefix(slash + 1);
     }
     if (same) return match{ep.get(), token};
   }

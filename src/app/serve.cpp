@@ -2,10 +2,10 @@
 // keep systemd informed (STATUS, WATCHDOG) and reload the configuration on SIGHUP.
 #include <dlrd/app/serve.hpp>
 
+#include "alerting.hpp"
 #include "logging.hpp"
 #include "writer_pool.hpp"
 
-#include <dlrd/alert/dispatcher.hpp>
 #include <dlrd/decode/form.hpp>
 #include <dlrd/http/server.hpp>
 #include <dlrd/insights/api.hpp>
@@ -69,29 +69,6 @@ bool schema_acceptable(const store::database_config& db) {
 }
 
 /// Spool statistics and connection counters, read when /metrics is rendered.
-/// dlrd_alert_notices_total{sink,result}: what each sink did with the notices it claimed.
-void register_alert_counters(metrics::registry& reg, const alert::dispatcher& alerts) {
-  using metrics::kind;
-  const auto sinks = alerts.counters();
-  for (std::size_t i = 0; i < sinks.size(); ++i) {
-    auto series = [&reg, &alerts, i, &sinks](const char* result, std::uint64_t alert::sink_counters::*field) {
-      reg.add_callback("dlrd_alert_notices_total",
-                       "Failure notices by sink and result: sent one by one, folded into a digest, failed "
-                       "(retried later), dropped as stale.",
-                       kind::counter,
-                       [&alerts, i, field] {
-                         auto all = alerts.counters();
-                         return i < all.size() ? static_cast<double>(all[i].*field) : 0.0;
-                       },
-                       {{"sink", sinks[i].sink}, {"result", result}});
-    };
-    series("sent", &alert::sink_counters::sent);
-    series("digested", &alert::sink_counters::digested);
-    series("failed", &alert::sink_counters::failed);
-    series("dropped", &alert::sink_counters::dropped);
-  }
-}
-
 void register_gauges(metrics::registry& reg, spool::journal& journal, const http::server& listener) {
   using metrics::kind;
   auto spool_stat = [&reg, &journal](const char* name, const char* help, kind k, std::uint64_t spool::stats::*field) {
@@ -112,6 +89,14 @@ void register_gauges(metrics::registry& reg, spool::journal& journal, const http
   spool_stat("dlrd_spool_groups_written_total", "Group commits written (one write each).", kind::counter,
              &spool::stats::groups_written);
   spool_stat("dlrd_spool_syncs_total", "fdatasync calls on spool segments.", kind::counter, &spool::stats::syncs);
+  reg.add_callback("dlrd_spool_oldest_record_age_seconds",
+                   "How long the oldest record not yet committed in PostgreSQL has been in the spool; 0 when "
+                   "nothing waits.",
+                   kind::gauge, [&journal] {
+                     auto oldest = journal.snapshot().oldest_spooled_at;
+                     if (oldest == std::chrono::steady_clock::time_point{}) return 0.0;
+                     return std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest).count();
+                   });
 
   auto conn_stat = [&reg, &listener](const char* name, const char* help, kind k,
                                      std::uint64_t http::server_counters::*field) {
@@ -270,20 +255,23 @@ void register_status_gauges(metrics::registry& reg, const status::service& api) 
 
 // ---- end of the status API helpers ------------------------------------------------------
 
-/// The sections whose change needs a restart, by name.
+/// The keys whose change needs a restart, as `section.*` or a key's path.
 std::vector<std::string> restart_sections(const daemon_config& a, const daemon_config& b) {
   std::vector<std::string> out;
   // The TLS certificate and key reload live; turning TLS on or off needs a restart.
   auto la = a.listen, lb = b.listen;
   if (la.tls.has_value() == lb.tls.has_value()) la.tls = lb.tls;
-  if (!(la == lb)) out.emplace_back("listen");
-  if (!(a.metrics_listen == b.metrics_listen)) out.emplace_back("metrics_listen");
-  if (!(a.database == b.database)) out.emplace_back("database");
-  if (!(a.store == b.store)) out.emplace_back("store");
-  if (!(a.spool == b.spool)) out.emplace_back("spool");
-  if (!(a.decode == b.decode)) out.emplace_back("decode");
-  if (!(a.alerts == b.alerts)) out.emplace_back("alerts");
-  if (!(a.status_api == b.status_api)) out.emplace_back("status_api");
+  if (!(la == lb)) out.emplace_back("listen.*");
+  if (!(a.metrics_listen == b.metrics_listen)) out.emplace_back("metrics_listen.*");
+  if (!(a.database == b.database)) out.emplace_back("database.*");
+  auto sa = a.store, sb = b.store;
+  sa.notice_statuses = sb.notice_statuses;  // alerts.failed_statuses, named below
+  if (!(sa == sb)) out.emplace_back("store.*");
+  if (!(a.spool == b.spool)) out.emplace_back("spool.*");
+  if (!(a.decode == b.decode)) out.emplace_back("decode.*");
+  // Sinks and their knobs reload live; the failed statuses are the writers' and need a restart.
+  if (a.alerts.failed_statuses != b.alerts.failed_statuses) out.emplace_back("alerts.failed_statuses");
+  if (!(a.status_api == b.status_api)) out.emplace_back("status_api.*");
   return out;
 }
 
@@ -359,12 +347,15 @@ bool reload(daemon_config& current, const std::string& path) {
   }
   auto restart = restart_sections(current, next);
   for (const auto& section : restart) {
-    spdlog::warn("reload: {}.* changed in {}, but it needs a restart; the running values stay in effect until then",
+    spdlog::warn("reload: {} changed in {}, but it needs a restart; the running values stay in effect until then",
                  section, path);
   }
   current.log = next.log;
   current.shutdown = next.shutdown;
   current.rules = next.rules;
+  auto failed_statuses = std::move(current.alerts.failed_statuses);
+  current.alerts = next.alerts;  // the sinks are replaced by the caller
+  current.alerts.failed_statuses = std::move(failed_statuses);
   // Endpoints, their profiles and their secrets change live: the handler reads the table
   // per request and the next request sees the new one.
   if (current.listen.tls && next.listen.tls) current.listen.tls = next.listen.tls;
@@ -403,10 +394,29 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   writer_pool writers(*journal, config.database, config.store, &registry);
   writers.start();
   // Notices go out and rate rules run on connections of their own: never in the ingest path.
-  alert::dispatcher alerts(config.database, config.alerts);
+  live_alerts alerts(config.database, config.alerts, registry);
   alerts.start();
-  register_alert_counters(registry, alerts);
   store::rule_runner rules(config.rules, store::connection_string(config.database));
+  rules.on_round([&registry, known = std::set<std::string>{}](const store::rule_evaluation& round) mutable {
+    auto firing = [&registry](const std::string& rule) -> metrics::gauge& {
+      return registry.get_gauge("dlrd_rate_rules_firing",
+                                "Groups (all traffic, or one country) in which a rate rule is firing, by rule.",
+                                {{"rule", rule}});
+    };
+    for (const auto& rule : known) {
+      if (round.firing.count(rule) == 0) firing(rule).set(0);  // removed by a reload
+    }
+    for (const auto& [rule, groups] : round.firing) {
+      known.insert(rule);
+      firing(rule).set(static_cast<double>(groups));
+    }
+    for (const auto& t : round.transitions) {
+      registry
+          .get_counter("dlrd_rate_rule_transitions_total", "Rate rule groups that fired or resolved, by rule.",
+                       {{"rule", t.rule}, {"transition", t.fired ? "fired" : "resolved"}})
+          .inc();
+    }
+  });
   rules.start();
   // ---- status API: the service answers /v1/messages; the leader runs expiry and retention.
   status::service status_api(config.status_api, store::connection_string(config.database));
@@ -497,8 +507,8 @@ int serve(const daemon_config& initial, const std::string& config_path) {
     if (sig == SIGHUP) {
       sd_notify(0, "RELOADING=1");
       if (reload(config, config_path)) {
-        reloads_ok.inc();
         rules.set_rules(config.rules);
+        alerts.apply(config.alerts);
         status_jobs.set_config(config.expiry, config.retention);  // status API
         webhooks->set(std::make_shared<const http::webhook_table>(config.webhooks, config.profiles, config.api_auth));
         log_webhooks(*webhooks->get());
@@ -511,6 +521,8 @@ int serve(const daemon_config& initial, const std::string& config_path) {
             spdlog::error("reload: keeping the current TLS certificate: {}", e.what());
           }
         }
+        // Counted once everything is in place: whoever watches the counter sees the new config.
+        reloads_ok.inc();
       } else {
         reloads_refused.inc();
       }

@@ -14,7 +14,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 namespace dlrd::spool {
@@ -126,7 +125,7 @@ class file_journal final : public journal {
     }
     while (out.size() < max && !cache_.empty()) {
       cache_bytes_ -= cached_size(cache_.front().payload.size());
-      taken_.insert(cache_.front().seq);
+      taken_.emplace(cache_.front().seq, cache_.front().spooled_at);
       out.push_back(std::move(cache_.front()));
       cache_.pop_front();
     }
@@ -157,6 +156,11 @@ class file_journal final : public journal {
     auto s = stats_;
     s.backlog_records = cache_.size() + disk_available_ + taken_.size();
     s.backlog_bytes = live_bytes_;
+    // Records leave in seq order: the taken ones are older than the cached, which are older
+    // than those still on disk.
+    if (!taken_.empty()) s.oldest_spooled_at = taken_.begin()->second;
+    else if (!cache_.empty()) s.oldest_spooled_at = cache_.front().spooled_at;
+    else if (disk_available_ > 0) s.oldest_spooled_at = spooled_at_of(cursor_.seq);
     return s;
   }
 
@@ -347,7 +351,7 @@ class file_journal final : public journal {
     if (!cache_.empty()) floor = cache_.front().seq;
     else if (disk_available_ > 0) floor = cursor_.seq;
     else if (group_in_flight_) floor = inflight_first_;
-    if (!taken_.empty()) floor = std::min(floor, *taken_.begin());
+    if (!taken_.empty()) floor = std::min(floor, taken_.begin()->first);
     return std::max(persisted_checkpoint_, floor - 1);
   }
 
@@ -460,8 +464,9 @@ class file_journal final : public journal {
         break;
       }
       for (const auto& r : decoded) {
-        out.push_back(record{r.seq, std::string(r.payload), spooled_at(r.seq)});
-        taken_.insert(r.seq);
+        auto at = spooled_at(r.seq);
+        out.push_back(record{r.seq, std::string(r.payload), at});
+        taken_.emplace(r.seq, at);
       }
       cursor_.offset += used;
       cursor_.seq += decoded.size();
@@ -490,6 +495,13 @@ class file_journal final : public journal {
     return recovered_at_;
   }
 
+  /// The same without forgetting older spills, for snapshots. Called with mutex_ held.
+  clock::time_point spooled_at_of(std::uint64_t seq) const {
+    auto it = std::upper_bound(spill_times_.begin(), spill_times_.end(), seq,
+                               [](std::uint64_t s, const auto& spill) { return s < spill.first; });
+    return it == spill_times_.begin() ? recovered_at_ : std::prev(it)->second;
+  }
+
   const spool_config config_;
   const std::shared_ptr<file_ops> ops_;
   const clock::time_point recovered_at_;
@@ -515,8 +527,8 @@ class file_journal final : public journal {
   std::uint64_t disk_available_ = 0;
   std::deque<std::pair<std::uint64_t, clock::time_point>> spill_times_;
 
-  // Taken by a writer, not yet committed.
-  std::set<std::uint64_t> taken_;
+  // Taken by a writer, not yet committed: seq -> when it became durable.
+  std::map<std::uint64_t, clock::time_point> taken_;
   std::uint64_t persisted_checkpoint_ = 0;
 
   std::map<std::uint64_t, segment> segments_;

@@ -4,7 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <map>
 
 namespace dlrd::spool {
 
@@ -57,6 +57,7 @@ class memory_journal final : public journal {
       ready_.wait_until(lock, until, [&] { return queue_.size() >= max || closed_; });
     }
     while (!queue_.empty() && out.size() < max) {
+      taken_.emplace(queue_.front().seq, queue_.front().spooled_at);
       out.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -65,8 +66,12 @@ class memory_journal final : public journal {
 
   void commit(const std::vector<std::uint64_t>& seqs) override {
     std::lock_guard lock(mutex_);
-    held_ -= std::min(held_, seqs.size());
-    stats_.records_committed += seqs.size();
+    for (auto s : seqs) {
+      if (taken_.erase(s) > 0) {
+        --held_;
+        ++stats_.records_committed;
+      }
+    }
   }
 
   void close() override {
@@ -82,6 +87,8 @@ class memory_journal final : public journal {
     auto s = stats_;
     s.backlog_records = held_;
     s.appender_heartbeat = std::chrono::steady_clock::now();
+    if (!taken_.empty()) s.oldest_spooled_at = taken_.begin()->second;
+    else if (!queue_.empty()) s.oldest_spooled_at = queue_.front().spooled_at;
     return s;
   }
 
@@ -91,6 +98,7 @@ class memory_journal final : public journal {
   std::condition_variable ready_;
   std::deque<record> queue_;
   std::size_t held_ = 0;  // taken or waiting, not yet committed
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> taken_;  // seq -> spooled at
   std::uint64_t next_seq_ = 1;
   bool closed_ = false;
   stats stats_;

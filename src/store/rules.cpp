@@ -191,11 +191,18 @@ rule_evaluation rule_evaluator::evaluate_once() {
       pqxx::nontransaction tx(*conn_->conn);
       leader_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(rule_leader_lock_key) + ")")[0].as<bool>();
     }
-    if (!leader_) return result;
-    result.leader = true;
-    for (const auto& rule : rules_) {
-      auto t = evaluate_rule(rule);
-      result.transitions.insert(result.transitions.end(), t.begin(), t.end());
+    if (leader_) {
+      result.leader = true;
+      for (const auto& rule : rules_) {
+        auto t = evaluate_rule(rule);
+        result.transitions.insert(result.transitions.end(), t.begin(), t.end());
+      }
+    }
+    for (const auto& rule : rules_) result.firing[rule.name] = 0;
+    pqxx::nontransaction tx(*conn_->conn);
+    for (const auto& row : tx.exec("SELECT rule, count(*) FROM dlr_rule_state WHERE firing GROUP BY rule")) {
+      auto it = result.firing.find(row[0].as<std::string>());
+      if (it != result.firing.end()) it->second = row[1].as<std::int64_t>();
     }
   } catch (...) {
     // Whatever failed, start over on a new session: the lock goes with the old one.
@@ -371,6 +378,7 @@ void rule_runner::run() {
                        t.fired ? "fired" : "resolved", t.group_key.empty() ? "" : " for ", t.group_key, t.share,
                        t.failed, t.delivered, t.total);
         }
+        if (on_round_) on_round_(r);
       } catch (const std::exception& e) {
         if (was_leader) spdlog::info("alert: rate rules: lost the evaluating leader lock");
         was_leader = false;

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <csignal>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -334,6 +335,85 @@ TEST_F(alert_e2e_test, the_real_daemon_notices_each_failed_message_once_at_a_loc
   ASSERT_NE(at, std::string::npos) << metrics;
   EXPECT_GE(std::stoi(metrics.substr(at + failed_series.size())), 2) << metrics;
   EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"hook\",result=\"dropped\"} 0\n"), std::string::npos) << metrics;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
+}
+
+TEST_F(alert_e2e_test, a_reload_moves_notices_to_the_new_sink_and_keeps_the_counters) {
+  receiver first_hook, second_hook;
+  dlrd::e2e::temp_dir dir;
+  auto sinks = [](const std::string& name, const receiver& r) {
+    return "  sinks:\n    - name: " + name + "\n      type: webhook\n      url: " + r.url() +
+           "\n      allow_private: true\n";
+  };
+  dlrd::e2e::daemon d(dir.path(), url(), "alerts:\n  poll_interval: 100ms\n  rules: []\n" + sinks("first", first_hook));
+  dlrd::e2e::write_file(d.config_path(), std::regex_replace(dlrd::e2e::read_file(d.config_path()),
+                                                            std::regex("level: warn"), "level: info"));
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  dlrd::e2e::client c(d.port());
+  auto failed = [](const std::string& id) {
+    return R"({"messageId":")" + id + R"(","status":"UNDELIV","to":"+4915112345678","timestamp":"2026-11-28T10:00:01Z"})";
+  };
+  auto wait_for = [](const receiver& r, std::size_t n) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < until && r.delivered().size() < n) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return r.delivered().size();
+  };
+  ASSERT_EQ(c.post("/webhooks/smspm", failed("sw-1")).status, 200);
+  ASSERT_EQ(wait_for(first_hook, 1), 1u) << d.log();
+
+  // The same file with the sink replaced; the failed statuses change too, which needs a restart.
+  auto text = dlrd::e2e::read_file(d.config_path());
+  auto at = text.find("  sinks:\n");
+  ASSERT_NE(at, std::string::npos);
+  text = text.substr(0, at) + "  failed_statuses: [undelivered]\n" + sinks("second", second_hook) +
+         text.substr(text.find("allow_private: true\n", at) + 20);
+  dlrd::e2e::write_file(d.config_path(), text);
+  d.signal(SIGHUP);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until && d.log().find("alert sinks replaced") == std::string::npos) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_NE(d.log().find("alert sinks replaced; now sending to second"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("alerts.failed_statuses changed"), std::string::npos) << d.log();
+  EXPECT_EQ(d.log().find("store.* changed"), std::string::npos) << d.log();
+
+  ASSERT_EQ(c.post("/webhooks/smspm", failed("sw-2")).status, 200);
+  // A new sink name is a new sink: it starts from the outbox's start (notices younger than
+  // max_age), so it gets the earlier notice too; the old sink gets nothing more.
+  ASSERT_EQ(wait_for(second_hook, 2), 2u) << d.log();
+  std::this_thread::sleep_for(milliseconds(500));  // room for a (wrong) extra notice
+  std::multiset<std::string> ids;
+  for (const auto& j : second_hook.delivered()) ids.insert(j["message_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::multiset<std::string>{"sw-1", "sw-2"}));
+  EXPECT_EQ(first_hook.delivered().size(), 1u);
+
+  auto metrics = c.get("/metrics").body;
+  // The removed sink keeps its total; the new one counts its own.
+  EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"first\",result=\"sent\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"second\",result=\"sent\"} 2\n"), std::string::npos) << metrics;
+
+  // A knob of the same sink changes: it carries on from its cursor, nothing is sent twice,
+  // and its counter carries on from 2.
+  text = dlrd::e2e::read_file(d.config_path());
+  dlrd::e2e::write_file(d.config_path(), std::regex_replace(text, std::regex("poll_interval: 100ms"), "poll_interval: 150ms"));
+  d.signal(SIGHUP);
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until &&
+         d.log().find("alert sinks replaced") == d.log().rfind("alert sinks replaced")) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_EQ(c.post("/webhooks/smspm", failed("sw-3")).status, 200);
+  ASSERT_EQ(wait_for(second_hook, 3), 3u) << d.log();
+  std::this_thread::sleep_for(milliseconds(500));
+  ids.clear();
+  for (const auto& j : second_hook.delivered()) ids.insert(j["message_id"].get<std::string>());
+  EXPECT_EQ(ids, (std::multiset<std::string>{"sw-1", "sw-2", "sw-3"})) << d.log();
+  metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"second\",result=\"sent\"} 3\n"), std::string::npos) << metrics;
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
 }

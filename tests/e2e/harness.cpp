@@ -132,12 +132,7 @@ void daemon::kill_hard() {
   wait_exit(std::chrono::seconds(10));
 }
 
-std::string daemon::log() const {
-  std::ifstream f(dir_ + "/dlrd.log");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string daemon::log() const { return read_file(dir_ + "/dlrd.log"); }
 
 struct client::impl {
   asio::io_context ioc;
@@ -226,6 +221,17 @@ int status_of(std::string_view raw) {
   auto sp = raw.find(' ');
   if (sp == std::string_view::npos || sp + 4 > raw.size()) return 0;
   return std::atoi(std::string(raw.substr(sp + 1, 3)).c_str());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
 std::string run_command(const std::string& command, int& exit_code) {

@@ -83,6 +83,10 @@ std::string raw_exchange(int port, std::string_view bytes, std::chrono::millisec
 /// The status code of a raw HTTP answer ("HTTP/1.1 431 ..." → 431), 0 if none.
 int status_of(std::string_view raw_response);
 
+/// A whole file's bytes ("" when it cannot be read); writing replaces the file.
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
 /// Runs `command` with /bin/sh and returns its stdout; `exit_code` gets its exit status
 /// (-1 when it did not exit normally).
 std::string run_command(const std::string& command, int& exit_code);

@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <pqxx/pqxx>
+
 #include <csignal>
+#include <ctime>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -40,15 +44,6 @@ double sample(const std::string& body, const std::string& series) {
   }
   return -1;
 }
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 /// Polls the daemon's log until it contains `needle`.
 bool log_shows(const daemon& d, const std::string& needle, std::chrono::milliseconds timeout = 5s) {
@@ -324,6 +319,104 @@ TEST(operability, systemd_hears_ready_status_watchdog_reloading_and_stopping) {
   d.signal(SIGTERM);
   EXPECT_TRUE(sock.wait_for("STOPPING=1", 5s));
   EXPECT_EQ(d.wait_exit(20s), 0);
+}
+
+TEST(operability, ready_comes_after_recovery_of_a_prepared_spool_and_the_wait_shows_in_the_oldest_age) {
+  test::pg_database db;
+  temp_dir dir;
+  constexpr int n = 40;
+  auto body = [](int i) {
+    return R"({"messageId":"prep-)" + std::to_string(i) +
+           R"(","status":"delivered","to":"+447700900123","timestamp":"2026-01-01T10:00:00Z"})";
+  };
+  // A spool left by a daemon killed while PostgreSQL refused its writes: n acked records
+  // not in sms_logs, and a torn record at the tail of the last segment.
+  {
+    daemon first(dir.path(), db.url());
+    first.start();
+    ASSERT_TRUE(first.wait_ready()) << first.log();
+    pqxx::connection locker(db.url());
+    pqxx::work lock(locker);
+    lock.exec("LOCK TABLE sms_logs IN SHARE MODE");  // readers pass, writers wait
+    client c(first.port());
+    for (int i = 0; i < n; ++i) ASSERT_EQ(c.post("/webhooks/smspm", body(i)).status, 200);
+    first.signal(SIGKILL);
+    ASSERT_EQ(first.wait_exit(10s), -SIGKILL);
+  }
+  std::string last_segment;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/spool")) {
+    auto name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".seg") == 0) last_segment = std::max(last_segment, name);
+  }
+  ASSERT_FALSE(last_segment.empty());
+  std::ofstream(dir.path() + "/spool/" + last_segment, std::ios::app) << std::string("\x01\x02\x03\x04\x05", 5);
+
+  // Writers stay blocked after the restart too, so the records wait in the spool.
+  pqxx::connection locker(db.url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE sms_logs IN SHARE MODE");
+  notify_socket sock(dir.path());
+  daemon d(dir.path(), db.url());
+  auto started = std::chrono::steady_clock::now();
+  start_notified(d, sock, 2000ms);
+  ASSERT_TRUE(sock.wait_for("READY=1", 20s)) << d.log();
+  // By READY the spool was recovered: the torn tail is cut, and the records are replaying.
+  EXPECT_NE(d.log().find("truncated 5 byte(s)"), std::string::npos) << d.log();
+  client c(d.port());
+  auto m1 = c.get("/metrics").body;
+  EXPECT_EQ(sample(m1, "dlrd_spool_backlog_records"), n) << m1;
+  std::this_thread::sleep_for(1200ms);
+  auto m2 = c.get("/metrics").body;
+  auto age = sample(m2, "dlrd_spool_oldest_record_age_seconds");
+  auto since_start = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // Recovered records count from the recovery, which came after `started`.
+  EXPECT_GE(age, 1.2) << m2;
+  EXPECT_LE(age, since_start) << m2;
+
+  lock.abort();  // PostgreSQL takes writes again: the backlog drains and the age drops to 0
+  std::string m3;
+  for (int i = 0; i < 200; ++i) {
+    m3 = c.get("/metrics").body;
+    if (sample(m3, "dlrd_spool_backlog_records") == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(sample(m3, "dlrd_spool_backlog_records"), 0) << m3;
+  EXPECT_EQ(sample(m3, "dlrd_spool_oldest_record_age_seconds"), 0) << m3;
+  EXPECT_EQ(test::query(db.url(), "SELECT count(*) FROM sms_logs WHERE message_id LIKE 'prep-%'")[0][0].as<int>(), n);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(20s), 0) << d.log();
+}
+
+TEST(operability, rate_rules_firing_show_in_metrics) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url(),
+           "alerts:\n  rules:\n    - name: failing\n      window: 1h\n      failed_share_above: 0.05\n"
+           "      min_messages: 10\n      interval: 1s\n    - name: quiet\n      window: 1h\n"
+           "      failed_share_above: 0.9\n      min_messages: 10\n      interval: 1s\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  // Reports of this minute, inside the rules' window.
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  for (int i = 0; i < 20; ++i) {
+    std::string status = i < 4 ? "undelivered" : "delivered";  // 20% failed
+    ASSERT_EQ(c.post("/webhooks/smspm", R"({"messageId":"rr-)" + std::to_string(i) + R"(","status":")" + status +
+                                            R"(","to":"+447700900123","timestamp":")" + stamp + R"("})")
+                  .status,
+              200);
+  }
+  std::string m;
+  for (int i = 0; i < 200; ++i) {
+    m = c.get("/metrics").body;
+    if (sample(m, R"(dlrd_rate_rules_firing{rule="failing"})") == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(sample(m, R"(dlrd_rate_rules_firing{rule="failing"})"), 1) << m << d.log();
+  EXPECT_EQ(sample(m, R"(dlrd_rate_rules_firing{rule="quiet"})"), 0) << m;
+  EXPECT_EQ(sample(m, R"(dlrd_rate_rule_transitions_total{rule="failing",transition="fired"})"), 1) << m;
 }
 
 TEST(operability, watchdog_pings_stop_while_a_writer_hangs_in_postgresql) {

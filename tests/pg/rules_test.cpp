@@ -155,6 +155,7 @@ TEST_F(rules_test, group_by_country_fires_only_the_bad_country) {
   EXPECT_EQ(r.transitions[0].group_key, "FR");
   EXPECT_TRUE(r.transitions[0].fired);
   EXPECT_DOUBLE_EQ(r.transitions[0].share, 0.75);
+  EXPECT_EQ(r.firing, (std::map<std::string, std::int64_t>{{"country-delivery", 1}}));
   auto row = query(url(), "SELECT country, details->>'group_key', details->>'threshold_kind' FROM dlr_alert_outbox")[0];
   EXPECT_EQ(row[0].as<std::string>(), "FR");
   EXPECT_EQ(row[1].as<std::string>(), "FR");
@@ -268,6 +269,14 @@ TEST_F(rules_test, only_the_leader_evaluates) {
   EXPECT_FALSE(rb.leader);
   EXPECT_TRUE(rb.transitions.empty());
   EXPECT_EQ(fired(), 1);
+  // A follower still reports what is firing, as the leader stored it; a rule it does not
+  // know is not reported, one of its own that never fired reads 0.
+  dlrd::store::rate_rule other = failure_rule();
+  other.name = "quiet";
+  rule_evaluator c({failure_rule(), other}, url());
+  auto rc = c.evaluate_once();
+  EXPECT_FALSE(rc.leader);
+  EXPECT_EQ(rc.firing, (std::map<std::string, std::int64_t>{{"failure-rate", 1}, {"quiet", 0}}));
 }
 
 TEST_F(rules_test, two_concurrent_evaluators_write_each_notice_once) {

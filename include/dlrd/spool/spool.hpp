@@ -44,6 +44,9 @@ struct stats {
   /// interval); an old value means it is stuck, e.g. in a write or fsync on a hung disk.
   /// The memory spool has no appender and reports the time of the snapshot.
   std::chrono::steady_clock::time_point appender_heartbeat{};
+  /// When the oldest record not yet committed in PostgreSQL became durable in this process
+  /// (records recovered at start count from the recovery); the epoch when the backlog is empty.
+  std::chrono::steady_clock::time_point oldest_spooled_at{};
 };
 
 /// Thread-safety: every member function may be called from any thread.

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,6 +70,9 @@ struct rule_transition {
 struct rule_evaluation {
   bool leader = false;  ///< false: another session holds the lock; nothing was evaluated
   std::vector<rule_transition> transitions;
+  /// Groups firing per configured rule (0 included) as stored in dlr_rule_state after this
+  /// round, read by leader and followers alike so every instance reports the same.
+  std::map<std::string, std::int64_t> firing;
 };
 
 /// A group currently firing, as stored in dlr_rule_state.
@@ -146,6 +151,8 @@ class rule_runner {
   void set_rules(std::vector<rate_rule> rules);
   /// Evaluations completed (leader or not), for tests and health.
   std::uint64_t rounds() const;
+  /// Called on the runner's thread after every successful round (metrics). Set before start().
+  void on_round(std::function<void(const rule_evaluation&)> f) { on_round_ = std::move(f); }
 
  private:
   void run();
@@ -156,6 +163,7 @@ class rule_runner {
   bool rules_changed_ = false;
   bool stopping_ = false;
   std::uint64_t rounds_ = 0;
+  std::function<void(const rule_evaluation&)> on_round_;
   std::string url_;
   std::thread thread_;
 };

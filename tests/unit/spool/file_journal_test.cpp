@@ -78,6 +78,40 @@ TEST(spool_file_journal, restart_replays_everything_after_the_checkpoint_and_not
   }
 }
 
+TEST(spool_file_journal, the_oldest_record_age_follows_the_oldest_uncommitted_record) {
+  temp_dir dir;
+  auto config = test_config(dir.path());
+  recovery_report report;
+  auto j = open_file_journal(config, report);
+  EXPECT_EQ(j->snapshot().oldest_spooled_at, std::chrono::steady_clock::time_point{});  // empty
+
+  auto before_first = std::chrono::steady_clock::now();
+  ASSERT_EQ(append_wait(*j, {payload_for(0)}), append_result::durable);
+  std::this_thread::sleep_for(20ms);
+  auto before_second = std::chrono::steady_clock::now();
+  ASSERT_EQ(append_wait(*j, {payload_for(1)}), append_result::durable);
+
+  auto waiting = j->snapshot().oldest_spooled_at;  // nothing taken yet: the first record's time
+  EXPECT_GE(waiting, before_first);
+  EXPECT_LT(waiting, before_second);
+
+  auto records = take_all(*j, false);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(j->snapshot().oldest_spooled_at, waiting);  // taken, not committed: still the oldest
+  j->commit({records[0].seq});
+  EXPECT_GE(j->snapshot().oldest_spooled_at, before_second);  // the second one is the oldest now
+  j->commit({records[1].seq});
+  EXPECT_EQ(j->snapshot().oldest_spooled_at, std::chrono::steady_clock::time_point{});
+  j.reset();
+
+  // Records recovered at start count from the recovery.
+  ASSERT_EQ(append_wait(*open_file_journal(config, report), {payload_for(2)}), append_result::durable);
+  auto before_open = std::chrono::steady_clock::now();
+  j = open_file_journal(config, report);
+  EXPECT_EQ(report.records_to_replay, 1u);
+  EXPECT_GE(j->snapshot().oldest_spooled_at, before_open);
+}
+
 TEST(spool_file_journal, a_commit_gap_holds_the_checkpoint_back) {
   temp_dir dir;
   auto config = test_config(dir.path());

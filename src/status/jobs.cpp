@@ -4,6 +4,7 @@
 #include "messages.hpp"
 
 #include <dlrd/report/time.hpp>
+#include <dlrd/store/leader.hpp>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -21,16 +22,11 @@ const char* param(const std::optional<std::string>& v) { return v ? v->c_str() :
 
 }  // namespace
 
-struct leader_jobs::connection_holder {
-  std::unique_ptr<pqxx::connection> conn;
-};
-
 leader_jobs::leader_jobs(expiry_config expiry, retention_config retention, std::string url, report_sink sink)
     : expiry_(std::move(expiry)),
       retention_(std::move(retention)),
-      url_(std::move(url)),
       sink_(std::move(sink)),
-      conn_(std::make_unique<connection_holder>()) {}
+      session_(std::make_unique<store::leader_session>(std::move(url), leader_lock_key)) {}
 
 leader_jobs::~leader_jobs() = default;  // closing the connection releases the lock
 
@@ -39,23 +35,12 @@ void leader_jobs::set_config(expiry_config expiry, retention_config retention) {
   retention_ = std::move(retention);
 }
 
-bool leader_jobs::lead() {
-  if (!conn_->conn || !conn_->conn->is_open()) {
-    conn_->conn.reset();
-    leader_ = false;
-    conn_->conn = std::make_unique<pqxx::connection>(url_);
-  }
-  if (!leader_) {
-    pqxx::nontransaction tx(*conn_->conn);
-    leader_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(leader_lock_key) + ")")[0].as<bool>();
-  }
-  return leader_;
-}
+bool leader_jobs::leader() const { return session_->leader(); }
 
 expiry_run leader_jobs::expire_once() {
   expiry_run out;
   try {
-    if (!lead()) return out;
+    if (!session_->lead()) return out;
     out.leader = true;
     auto rules = expiry_.rules;
     std::stable_sort(rules.begin(), rules.end(), [](const auto& a, const auto& b) { return a.after < b.after; });
@@ -64,7 +49,7 @@ expiry_run leader_jobs::expire_once() {
     std::vector<std::pair<std::string, std::size_t>> counts;
     const auto received = report::now();
     {
-      pqxx::read_transaction tx(*conn_->conn);
+      pqxx::read_transaction tx(session_->connection());
       for (const auto& rule : rules) {
         if (reports.size() >= expiry_.batch) break;
         // The first two predicates repeat idx_sms_logs_pending_since's (sql/0008).
@@ -114,8 +99,7 @@ expiry_run leader_jobs::expire_once() {
     for (auto& [name, n] : counts) out.by_rule[name] += n;
   } catch (...) {
     // Start over on a new session: the lock goes with the old one.
-    conn_->conn.reset();
-    leader_ = false;
+    session_->reset();
     throw;
   }
   return out;
@@ -124,11 +108,11 @@ expiry_run leader_jobs::expire_once() {
 retention_run leader_jobs::retain_once() {
   retention_run out;
   try {
-    if (!lead()) return out;
+    if (!session_->lead()) return out;
     out.leader = true;
     const auto batch = static_cast<std::int64_t>(retention_.batch);
     if (retention_.events_after) {
-      pqxx::work tx(*conn_->conn);
+      pqxx::work tx(session_->connection());
       // The inner query reads through dlr_events_stored_at_brin (sql/0008).
       out.events_deleted = tx.exec_params1(
                                  "WITH d AS (DELETE FROM dlr_events WHERE id IN ("
@@ -139,7 +123,7 @@ retention_run leader_jobs::retain_once() {
       tx.commit();
     }
     if (retention_.sms_logs_after) {
-      pqxx::work tx(*conn_->conn);
+      pqxx::work tx(session_->connection());
       // Final rows only; the predicate repeats idx_sms_logs_final_status_at's (sql/0007).
       out.sms_logs_deleted =
           tx.exec_params1(
@@ -152,8 +136,7 @@ retention_run leader_jobs::retain_once() {
       tx.commit();
     }
   } catch (...) {
-    conn_->conn.reset();
-    leader_ = false;
+    session_->reset();
     throw;
   }
   return out;
@@ -165,90 +148,81 @@ leader_jobs_runner::leader_jobs_runner(expiry_config expiry, retention_config re
 
 leader_jobs_runner::~leader_jobs_runner() { stop(); }
 
+/// When each job runs next, and whether this instance led at its last run.
+struct leader_jobs_runner::schedule {
+  background_loop::clock::time_point expiry{};
+  background_loop::clock::time_point retention{};
+  bool was_leader = false;
+};
+
 void leader_jobs_runner::start() {
-  std::lock_guard lk(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  auto [expiry, retention] = loop_.with_lock([this] {
+    changed_ = false;
+    return std::pair{expiry_, retention_};
+  });
+  auto jobs = std::make_shared<leader_jobs>(expiry, retention, url_, sink_);
+  auto next = std::make_shared<schedule>();
+  loop_.start([this, jobs, next] { return round(*jobs, *next); });
 }
 
-void leader_jobs_runner::stop() {
-  std::thread t;
-  {
-    std::lock_guard lk(mutex_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  wake_.notify_all();
-  if (t.joinable()) t.join();
-}
+void leader_jobs_runner::stop() { loop_.stop(); }
 
 void leader_jobs_runner::set_config(expiry_config expiry, retention_config retention) {
-  {
-    std::lock_guard lk(mutex_);
+  loop_.change([&] {
     expiry_ = std::move(expiry);
     retention_ = std::move(retention);
     changed_ = true;
-  }
-  wake_.notify_all();
+  });
 }
 
-void leader_jobs_runner::run() {
-  using clock = std::chrono::steady_clock;
-  std::unique_lock lk(mutex_);
-  leader_jobs jobs(expiry_, retention_, url_, sink_);
-  bool was_leader = false;
-  auto next_expiry = clock::now();
-  auto next_retention = clock::now();
-  auto note_leader = [&was_leader](bool leader) {
-    if (leader != was_leader) spdlog::info("status jobs: {} the leader for expiry and retention", leader ? "became" : "is no longer");
-    was_leader = leader;
-  };
-  while (!stopping_) {
+background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, schedule& next) {
+  using clock = background_loop::clock;
+  auto [expiry, retention] = loop_.with_lock([&] {
     if (changed_) {
       jobs.set_config(expiry_, retention_);
       changed_ = false;
     }
-    const bool expiry_on = !expiry_.rules.empty();
-    const bool retention_on = retention_.events_after || retention_.sms_logs_after;
-    const auto expiry_interval = expiry_.interval;
-    const auto retention_interval = retention_.interval;
-    const auto batch = retention_.batch;
-    lk.unlock();
-    auto now = clock::now();
-    if (expiry_on && now >= next_expiry) {
-      try {
-        auto r = jobs.expire_once();
-        note_leader(r.leader);
-        for (const auto& [rule, n] : r.by_rule) spdlog::info("expiry: rule {} expired {} pending message(s)", rule, n);
-      } catch (const std::exception& e) {
-        note_leader(false);
-        spdlog::warn("expiry: run failed: {}; retrying at the next interval", e.what());
-      }
-      next_expiry = clock::now() + expiry_interval;
+    return std::pair{expiry_, retention_};
+  });
+  auto note_leader = [&next](bool leader) {
+    if (leader != next.was_leader) {
+      spdlog::info("status jobs: {} the leader for expiry and retention", leader ? "became" : "is no longer");
     }
-    if (retention_on && now >= next_retention) {
-      next_retention = clock::now() + retention_interval;
-      try {
-        auto r = jobs.retain_once();
-        note_leader(r.leader);
-        if (r.events_deleted + r.sms_logs_deleted > 0) {
-          spdlog::info("retention: deleted {} dlr_events and {} sms_logs row(s)", r.events_deleted,
-                       r.sms_logs_deleted);
-        }
-        // A full batch means a backlog: go on at once (the wait below still lets stop() in).
-        if (r.events_deleted >= batch || r.sms_logs_deleted >= batch) next_retention = clock::now();
-      } catch (const std::exception& e) {
-        note_leader(false);
-        spdlog::warn("retention: run failed: {}; retrying at the next interval", e.what());
-      }
+    next.was_leader = leader;
+  };
+  const bool expiry_on = !expiry.rules.empty();
+  const bool retention_on = retention.events_after || retention.sms_logs_after;
+  auto now = clock::now();
+  if (expiry_on && now >= next.expiry) {
+    try {
+      auto r = jobs.expire_once();
+      note_leader(r.leader);
+      for (const auto& [rule, n] : r.by_rule) spdlog::info("expiry: rule {} expired {} pending message(s)", rule, n);
+    } catch (const std::exception& e) {
+      note_leader(false);
+      spdlog::warn("expiry: run failed: {}; retrying at the next interval", e.what());
     }
-    lk.lock();
-    auto until = clock::now() + std::chrono::minutes(1);
-    if (expiry_on) until = std::min(until, next_expiry);
-    if (retention_on) until = std::min(until, next_retention);
-    wake_.wait_until(lk, until, [this] { return stopping_ || changed_; });
+    next.expiry = clock::now() + expiry.interval;
   }
+  if (retention_on && now >= next.retention) {
+    next.retention = clock::now() + retention.interval;
+    try {
+      auto r = jobs.retain_once();
+      note_leader(r.leader);
+      if (r.events_deleted + r.sms_logs_deleted > 0) {
+        spdlog::info("retention: deleted {} dlr_events and {} sms_logs row(s)", r.events_deleted, r.sms_logs_deleted);
+      }
+      // A full batch means a backlog: go on at once (the wait still lets stop() in).
+      if (r.events_deleted >= retention.batch || r.sms_logs_deleted >= retention.batch) next.retention = clock::now();
+    } catch (const std::exception& e) {
+      note_leader(false);
+      spdlog::warn("retention: run failed: {}; retrying at the next interval", e.what());
+    }
+  }
+  auto until = clock::now() + std::chrono::minutes(1);
+  if (expiry_on) until = std::min(until, next.expiry);
+  if (retention_on) until = std::min(until, next.retention);
+  return until;
 }
 
 }  // namespace dlrd::status

@@ -2,6 +2,8 @@
 // transaction per rule) and the runner thread.
 #include <dlrd/store/rules.hpp>
 
+#include <dlrd/store/leader.hpp>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -168,30 +170,19 @@ std::vector<firing_group> currently_firing(const std::string& url) {
   return out;
 }
 
-struct rule_evaluator::connection_holder {
-  std::unique_ptr<pqxx::connection> conn;
-};
-
 rule_evaluator::rule_evaluator(std::vector<rate_rule> rules, std::string url)
-    : rules_(std::move(rules)), url_(std::move(url)), conn_(std::make_unique<connection_holder>()) {}
+    : rules_(std::move(rules)), session_(std::make_unique<leader_session>(std::move(url), rule_leader_lock_key)) {}
 
 rule_evaluator::~rule_evaluator() = default;  // closing the connection releases the lock
 
 void rule_evaluator::set_rules(std::vector<rate_rule> rules) { rules_ = std::move(rules); }
 
+bool rule_evaluator::leader() const { return session_->leader(); }
+
 rule_evaluation rule_evaluator::evaluate_once() {
   rule_evaluation result;
   try {
-    if (!conn_->conn || !conn_->conn->is_open()) {
-      conn_->conn.reset();
-      leader_ = false;
-      conn_->conn = std::make_unique<pqxx::connection>(url_);
-    }
-    if (!leader_) {
-      pqxx::nontransaction tx(*conn_->conn);
-      leader_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(rule_leader_lock_key) + ")")[0].as<bool>();
-    }
-    if (leader_) {
+    if (session_->lead()) {
       result.leader = true;
       for (const auto& rule : rules_) {
         auto t = evaluate_rule(rule);
@@ -199,22 +190,21 @@ rule_evaluation rule_evaluator::evaluate_once() {
       }
     }
     for (const auto& rule : rules_) result.firing[rule.name] = 0;
-    pqxx::nontransaction tx(*conn_->conn);
+    pqxx::nontransaction tx(session_->connection());
     for (const auto& row : tx.exec("SELECT rule, count(*) FROM dlr_rule_state WHERE firing GROUP BY rule")) {
       auto it = result.firing.find(row[0].as<std::string>());
       if (it != result.firing.end()) it->second = row[1].as<std::int64_t>();
     }
   } catch (...) {
     // Whatever failed, start over on a new session: the lock goes with the old one.
-    conn_->conn.reset();
-    leader_ = false;
+    session_->reset();
     throw;
   }
   return result;
 }
 
 std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule) {
-  pqxx::work tx(*conn_->conn);
+  pqxx::work tx(session_->connection());
   // Serializes evaluations of this rule even if two sessions both believed they lead.
   tx.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", rule_xact_lock_class, rule.name);
 
@@ -317,78 +307,59 @@ rule_runner::rule_runner(std::vector<rate_rule> rules, std::string url)
 rule_runner::~rule_runner() { stop(); }
 
 void rule_runner::start() {
-  std::lock_guard lk(mutex_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  rules_changed_ = false;
-  thread_ = std::thread([this] { run(); });
+  loop_.with_lock([this] { rules_changed_ = false; });
+  auto evaluator = std::make_shared<rule_evaluator>(loop_.with_lock([this] { return rules_; }), url_);
+  auto was_leader = std::make_shared<bool>(false);
+  loop_.start([this, evaluator, was_leader] { return round(*evaluator, *was_leader); });
 }
 
-void rule_runner::stop() {
-  std::thread t;
-  {
-    std::lock_guard lk(mutex_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  wake_.notify_all();
-  if (t.joinable()) t.join();
-}
+void rule_runner::stop() { loop_.stop(); }
 
 void rule_runner::set_rules(std::vector<rate_rule> rules) {
-  {
-    std::lock_guard lk(mutex_);
+  loop_.change([&] {
     rules_ = std::move(rules);
     rules_changed_ = true;
-  }
-  wake_.notify_all();
+  });
 }
 
 std::uint64_t rule_runner::rounds() const {
-  std::lock_guard lk(mutex_);
-  return rounds_;
+  return loop_.with_lock([this] { return rounds_; });
 }
 
-void rule_runner::run() {
-  std::unique_lock lk(mutex_);
-  rule_evaluator evaluator(rules_, url_);
-  bool was_leader = false;
-  while (!stopping_) {
+background_loop::clock::time_point rule_runner::round(rule_evaluator& evaluator, bool& was_leader) {
+  std::chrono::milliseconds interval = 1min;
+  loop_.with_lock([&] {
     if (rules_changed_) {
       evaluator.set_rules(rules_);
       rules_changed_ = false;
     }
-    std::chrono::milliseconds interval = 1min;
     if (!rules_.empty()) {
       interval = std::min_element(rules_.begin(), rules_.end(), [](const auto& a, const auto& b) {
                    return a.interval < b.interval;
                  })->interval;
     }
-    bool have_rules = !evaluator.rules().empty();
-    lk.unlock();
-    if (have_rules) {
-      try {
-        auto r = evaluator.evaluate_once();
-        if (r.leader != was_leader) {
-          spdlog::info("alert: rate rules: {} the evaluating leader", r.leader ? "became" : "is no longer");
-        }
-        was_leader = r.leader;
-        for (const auto& t : r.transitions) {
-          spdlog::warn("alert: rate rule {} {}{}{}: share {:.4f} ({} failed, {} delivered of {} final)", t.rule,
-                       t.fired ? "fired" : "resolved", t.group_key.empty() ? "" : " for ", t.group_key, t.share,
-                       t.failed, t.delivered, t.total);
-        }
-        if (on_round_) on_round_(r);
-      } catch (const std::exception& e) {
-        if (was_leader) spdlog::info("alert: rate rules: lost the evaluating leader lock");
-        was_leader = false;
-        spdlog::warn("alert: rate rule evaluation failed: {}; retrying in {}", e.what(), format_duration(interval));
+  });
+  if (!evaluator.rules().empty()) {
+    try {
+      auto r = evaluator.evaluate_once();
+      if (r.leader != was_leader) {
+        spdlog::info("alert: rate rules: {} the evaluating leader", r.leader ? "became" : "is no longer");
       }
+      was_leader = r.leader;
+      for (const auto& t : r.transitions) {
+        spdlog::warn("alert: rate rule {} {}{}{}: share {:.4f} ({} failed, {} delivered of {} final)", t.rule,
+                     t.fired ? "fired" : "resolved", t.group_key.empty() ? "" : " for ", t.group_key, t.share,
+                     t.failed, t.delivered, t.total);
+      }
+      if (on_round_) on_round_(r);
+    } catch (const std::exception& e) {
+      if (was_leader) spdlog::info("alert: rate rules: lost the evaluating leader lock");
+      was_leader = false;
+      spdlog::warn("alert: rate rule evaluation failed: {}; retrying in {}", e.what(), format_duration(interval));
     }
-    lk.lock();
-    ++rounds_;
-    wake_.wait_for(lk, interval, [this] { return stopping_ || rules_changed_; });
   }
+  loop_.with_lock([this] { ++rounds_; });
+  return background_loop::clock::now() + interval;
 }
 
 }  // namespace dlrd::store

@@ -11,10 +11,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <set>
@@ -244,26 +240,7 @@ std::vector<bad_input> catalogue() {
 
 /// Sends `in` on a fresh connection and reads until the server closes it (or 5 s pass).
 std::string exchange(int port, const bad_input& in) {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket s(ioc);
-  s.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-  boost::system::error_code ec;
-  for (std::size_t i = 0; i < in.pieces.size(); ++i) {
-    if (i > 0) std::this_thread::sleep_for(in.gap);
-    // After an early answer the server stops reading: later writes may fail, which is fine.
-    boost::asio::write(s, boost::asio::buffer(in.pieces[i]), ec);
-  }
-  if (in.half_close) s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
-  timeval tv{5, 0};
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    auto n = ::recv(s.native_handle(), buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  return raw_exchange(port, in.pieces, raw_sending{in.gap, in.half_close, {}}, std::chrono::seconds(5));
 }
 
 std::string hex(std::string_view bytes) {

@@ -198,12 +198,22 @@ http_reply client::get(std::string_view target) { return send("GET", target, {},
 
 std::string raw_exchange(int port, std::string_view bytes, std::chrono::milliseconds wait,
                          std::chrono::milliseconds pause_before_read) {
+  return raw_exchange(port, {std::string(bytes)}, raw_sending{{}, false, pause_before_read}, wait);
+}
+
+std::string raw_exchange(int port, const std::vector<std::string>& pieces, const raw_sending& how,
+                         std::chrono::milliseconds wait) {
   asio::io_context ioc;
   tcp::socket s(ioc);
   s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   boost::system::error_code ec;
-  asio::write(s, asio::buffer(bytes.data(), bytes.size()), ec);
-  if (pause_before_read.count() > 0) std::this_thread::sleep_for(pause_before_read);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(how.gap);
+    // After an early answer the server stops reading: later writes may fail, which is fine.
+    asio::write(s, asio::buffer(pieces[i]), ec);
+  }
+  if (how.half_close) s.shutdown(tcp::socket::shutdown_send, ec);
+  if (how.pause_before_read.count() > 0) std::this_thread::sleep_for(how.pause_before_read);
   timeval tv{static_cast<time_t>(wait.count() / 1000), static_cast<suseconds_t>((wait.count() % 1000) * 1000)};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string out;

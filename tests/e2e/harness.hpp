@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <sys/types.h>
 
@@ -79,6 +80,15 @@ class client {
 /// `wait` passes; returns what it read. For requests no well-behaved client sends.
 std::string raw_exchange(int port, std::string_view bytes, std::chrono::milliseconds wait,
                          std::chrono::milliseconds pause_before_read = std::chrono::milliseconds(0));
+
+/// How raw_exchange sends: pieces in order, `gap` apart, optionally half-closing after the last.
+struct raw_sending {
+  std::chrono::milliseconds gap{0};
+  bool half_close = false;
+  std::chrono::milliseconds pause_before_read{0};
+};
+std::string raw_exchange(int port, const std::vector<std::string>& pieces, const raw_sending& how,
+                         std::chrono::milliseconds wait);
 
 /// The status code of a raw HTTP answer ("HTTP/1.1 431 ..." → 431), 0 if none.
 int status_of(std::string_view raw_response);

@@ -2,26 +2,12 @@
 // crashes, and what it accepts obeys the contract the spool and the writers rely on.
 #include <dlrd/decode/profile.hpp>
 
-#include <dlrd/report/codec.hpp>
+#include "report_contract.hpp"
 
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
-namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-bool printable(std::string_view s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using dlrd::fuzz::check;
 
 // Input: byte 0 picks the profile, byte 1 the encoding; the rest is split at the first
 // '\n' into the query string and the body.
@@ -48,15 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& out = std::get<decode::decoded>(result);
   check(!out.reports.empty() && out.reports.size() <= p.max_batch);
   for (const auto& r : out.reports) {
-    check(!r.message_id.empty() && r.message_id.size() <= decode::max_message_id_bytes && printable(r.message_id));
-    check(r.provider == p.name && r.received_at == received);
-    check(r.event_time_from_gateway || r.event_at == received);
-    if (r.recipient) check(decode::normalize_recipient(*r.recipient) == r.recipient);
-    if (r.parts) check(*r.parts >= 1 && *r.parts <= 255);
-    for (const auto* f : {&r.sender, &r.error_code, &r.cost}) {
-      if (*f) check(!(*f)->empty() && (*f)->size() <= decode::max_field_bytes && printable(**f));
-    }
-    check(report::decode(report::encode(r)) == report::ingest_record(r));
+    dlrd::fuzz::check_report(r, p.name, received);
   }
   return 0;
 }

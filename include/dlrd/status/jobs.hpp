@@ -2,18 +2,20 @@
 // messages (through the ordinary write path) and retention of old rows.
 #pragma once
 
+#include <dlrd/common/background_loop.hpp>
 #include <dlrd/report/report.hpp>
 #include <dlrd/status/config.hpp>
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+namespace dlrd::store {
+class leader_session;
+}
 
 namespace dlrd::status {
 
@@ -66,18 +68,13 @@ class leader_jobs {
   retention_run retain_once();
 
   void set_config(expiry_config expiry, retention_config retention);
-  bool leader() const { return leader_; }
+  bool leader() const;
 
  private:
-  bool lead();
-
-  struct connection_holder;
   expiry_config expiry_;
   retention_config retention_;
-  std::string url_;
   report_sink sink_;
-  std::unique_ptr<connection_holder> conn_;
-  bool leader_ = false;
+  std::unique_ptr<store::leader_session> session_;
 };
 
 /// Runs leader_jobs on its own thread: expiry every `expiry.interval` (when there are
@@ -96,17 +93,17 @@ class leader_jobs_runner {
   void set_config(expiry_config expiry, retention_config retention);
 
  private:
-  void run();
+  struct schedule;
+  background_loop::clock::time_point round(leader_jobs& jobs, schedule& next);
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  // Guarded by loop_'s lock.
   expiry_config expiry_;
   retention_config retention_;
   bool changed_ = false;
-  bool stopping_ = false;
+
   std::string url_;
   report_sink sink_;
-  std::thread thread_;
+  background_loop loop_;  // last: stopped before the members its rounds use go
 };
 
 }  // namespace dlrd::status

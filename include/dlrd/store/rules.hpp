@@ -1,21 +1,21 @@
 // Failure-rate rules: their config, the leader-only SQL evaluator and the thread that runs it.
 #pragma once
 
+#include <dlrd/common/background_loop.hpp>
 #include <dlrd/config/yaml.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace dlrd::store {
+
+class leader_session;
 
 /// What a rule compares with its threshold.
 enum class rate_threshold {
@@ -121,16 +121,13 @@ class rule_evaluator {
   const std::vector<rate_rule>& rules() const { return rules_; }
 
   /// True while this evaluator's connection holds the leader lock.
-  bool leader() const { return leader_; }
+  bool leader() const;
 
  private:
-  struct connection_holder;
   std::vector<rule_transition> evaluate_rule(const rate_rule& rule);
 
   std::vector<rate_rule> rules_;
-  std::string url_;
-  std::unique_ptr<connection_holder> conn_;
-  bool leader_ = false;
+  std::unique_ptr<leader_session> session_;
 };
 
 /// Runs a rule_evaluator on its own thread every min(rule intervals), logging transitions
@@ -155,17 +152,16 @@ class rule_runner {
   void on_round(std::function<void(const rule_evaluation&)> f) { on_round_ = std::move(f); }
 
  private:
-  void run();
+  background_loop::clock::time_point round(rule_evaluator& evaluator, bool& was_leader);
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  // Guarded by loop_'s lock.
   std::vector<rate_rule> rules_;
   bool rules_changed_ = false;
-  bool stopping_ = false;
   std::uint64_t rounds_ = 0;
+
   std::function<void(const rule_evaluation&)> on_round_;
   std::string url_;
-  std::thread thread_;
+  background_loop loop_;  // last: stopped before the members its rounds use go
 };
 
 }  // namespace dlrd::store

@@ -1,0 +1,40 @@
+// One PostgreSQL session competing for a session advisory lock: the leader of a cluster of
+// dlrd instances for one job (rate rules, expiry and retention).
+#pragma once
+
+#include <pqxx/connection>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dlrd::store {
+
+/// Leadership is sticky: the session keeps the lock for as long as its connection lives,
+/// so instances do not flap. When the connection breaks the lock goes with it; the next
+/// lead() reconnects and competes again, so another instance can take over within a round.
+/// Not thread-safe: one owner thread.
+class leader_session {
+ public:
+  leader_session(std::string url, std::int64_t lock_key) : url_(std::move(url)), lock_key_(lock_key) {}
+
+  /// Connects when needed and tries the lock once; true while this session holds it.
+  /// Throws on database errors, after dropping the connection.
+  bool lead();
+  bool leader() const { return leader_; }
+  /// The session's connection; valid after lead() returned (either way).
+  pqxx::connection& connection() { return *conn_; }
+  /// Drops the connection and with it the lock (after an error in the owner's work).
+  void reset() {
+    conn_.reset();
+    leader_ = false;
+  }
+
+ private:
+  std::string url_;
+  std::int64_t lock_key_;
+  std::unique_ptr<pqxx::connection> conn_;
+  bool leader_ = false;
+};
+
+}  // namespace dlrd::store

@@ -37,6 +37,12 @@ auto full_key(const delivery_report& r) {
 // report::order_key; NULL status_at sorts first, as does a row never touched by a report.
 constexpr const char* write_statement_head = R"sql(
 WITH
+w AS MATERIALIZED (
+  -- The merged winners, parsed once for the parts' update and the messages' upsert.
+  SELECT * FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
+         event_at timestamptz, provider text, recipient text, sender text, country text,
+         error_code text, parts int, cost numeric)
+),
 ev AS (
   INSERT INTO dlr_events (message_id, status, raw_status, event_at, event_time_from_gateway,
                           received_at, provider, recipient, error_code, parts, cost)
@@ -53,8 +59,7 @@ pu AS (
   UPDATE dlr_message_parts p
      SET status = w.status, raw_status = w.raw_status, status_at = w.event_at,
          error_code = w.error_code, provider = w.provider
-    FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
-         event_at timestamptz, provider text, error_code text)
+    FROM w
    WHERE p.part_id = w.message_id
      AND (dlr_status_class(w.status), w.event_at, dlr_status_ordinal(w.status),
           w.raw_status COLLATE "C", coalesce(w.error_code, '') COLLATE "C")
@@ -71,9 +76,7 @@ up AS (
          w.recipient, w.sender, w.country, w.parts, w.cost,
          CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now(),
          CASE WHEN w.status = ANY($4::text[]) THEN txid_current() END
-    FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
-         event_at timestamptz, provider text, recipient text, sender text, country text,
-         error_code text, parts int, cost numeric)
+    FROM w
    -- A part's report is not a message of its own: its message's row follows its parts.
    WHERE NOT EXISTS (SELECT 1 FROM dlr_message_parts mp WHERE mp.part_id = w.message_id)
   ON CONFLICT (message_id) DO UPDATE SET

@@ -44,15 +44,17 @@ void auth_failure_log(std::string_view profile, std::string_view reason, std::st
   suppressed = 0;
 }
 
-/// "application/json; charset=utf-8" → "application/json"
-std::string media_type(std::string_view content_type) {
+/// "application/json; charset=utf-8" → "application/json". A view of `content_type` when it is
+/// already lower case (what gateways send); otherwise a lower-cased copy kept in `storage`.
+std::string_view media_type(std::string_view content_type, std::string& storage) {
   auto semi = content_type.find(';');
   auto t = content_type.substr(0, semi);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  std::string out(t);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+  if (std::none_of(t.begin(), t.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; })) return t;
+  storage.assign(t);
+  std::transform(storage.begin(), storage.end(), storage.begin(), [](unsigned char c) { return std::tolower(c); });
+  return storage;
 }
 
 
@@ -181,10 +183,10 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     }
   }
   auto content_type = req[bhttp::field::content_type];
-  const auto media = media_type(content_type);
+  std::string lowered;
   decode::callback_input in;
   in.get = is_get;
-  in.media_type = media;
+  in.media_type = media_type(content_type, lowered);
   in.query = decode::query_of(req.target());
   in.body = req.body();
   auto decoded = decode::decode(profile, in, ctx.received_at);

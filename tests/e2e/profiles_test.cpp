@@ -305,6 +305,15 @@ TEST_F(operator_profile_e2e, a_wrong_encoding_is_415_and_a_wrong_method_405_with
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events"), 0);
 }
 
+TEST_F(operator_profile_e2e, a_media_type_in_capitals_with_parameters_is_the_same_type) {
+  client c(d_->port());
+  auto r = c.post("/webhooks/twilio", "MessageSid=SMcaps1&MessageStatus=delivered&To=%2B447700900123",
+                  " Application/X-WWW-Form-URLEncoded ; Charset=UTF-8");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'SMcaps1' AND status = 'delivered'", 1),
+            1);
+}
+
 // --- Twilio signatures ----------------------------------------------------------------------
 
 constexpr std::string_view twilio_token = "12345678901234567890123456789012";

@@ -1,7 +1,5 @@
 // Failure notices: written with the row's move into a failed status, exactly once per message.
-#include <dlrd/store/writer.hpp>
-
-#include "support/pg_fixture.hpp"
+#include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
 
 #include <gtest/gtest.h>
@@ -23,22 +21,13 @@ using dlrd::test::query;
 constexpr std::int64_t t0 = 1714564800LL * 1000000;  // 2024-05-01T12:00:00Z in microseconds
 constexpr std::int64_t second = 1000000;
 
-class notice_test : public dlrd::test::pg_test {
+class notice_test : public dlrd::test::writer_fixture {
  protected:
-  writer make_writer() const {
-    dlrd::store::store_config c;
-    c.retry_backoff_max = std::chrono::milliseconds(100);
-    return writer(dlrd::store::database_config{url(), std::chrono::seconds(2), false}, c);
-  }
-  std::size_t write(writer& w, const std::vector<delivery_report>& batch) {
-    std::vector<ingest_record> recs(batch.begin(), batch.end());
-    return w.write(recs, never_stop_).notices;
-  }
+  std::size_t write(writer& w, const std::vector<delivery_report>& batch) { return write_with(w, batch).notices; }
   std::int64_t notices_for(const std::string& id) {
     return query(url(), "SELECT count(*) FROM dlr_alert_outbox WHERE message_id = '" + id + "'")[0][0]
         .as<std::int64_t>();
   }
-  std::atomic<bool> never_stop_{false};
 };
 
 TEST_F(notice_test, a_move_into_a_failed_status_writes_one_notice_with_the_row) {

@@ -1,8 +1,6 @@
 // Long messages reported part by part (sql/0010): every arrival order, batching and
 // concurrency gives the same message row, the history keeps each part, one notice.
-#include <dlrd/store/writer.hpp>
-
-#include "support/pg_fixture.hpp"
+#include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
 
 #include <gtest/gtest.h>
@@ -23,18 +21,9 @@ using dlrd::test::query;
 constexpr std::int64_t t0 = 1714564800LL * 1000000;  // 2024-05-01T12:00:00Z in microseconds
 constexpr std::int64_t second = 1000000;
 
-class parts_test : public dlrd::test::pg_test {
+class parts_test : public dlrd::test::writer_fixture {
  protected:
-  writer make_writer() const {
-    dlrd::store::store_config c;
-    c.retry_backoff_max = std::chrono::milliseconds(100);
-    c.notice_statuses = {"undelivered", "rejected", "expired"};
-    return writer(dlrd::store::database_config{url(), std::chrono::seconds(2), false}, c);
-  }
-  void write(writer& w, const std::vector<delivery_report>& batch) {
-    std::vector<ingest_record> recs(batch.begin(), batch.end());
-    w.write(recs, never_stop_);
-  }
+  void write(writer& w, const std::vector<delivery_report>& batch) { write_with(w, batch); }
   void register_parts(const std::string& message, const std::vector<std::string>& parts) {
     std::string arr = "{";
     for (const auto& p : parts) arr += (arr.size() > 1 ? "," : "") + p;
@@ -49,7 +38,6 @@ class parts_test : public dlrd::test::pg_test {
   }
   std::int64_t scalar(const std::string& sql) { return query(url(), sql)[0][0].as<std::int64_t>(); }
 
-  std::atomic<bool> never_stop_{false};
 };
 
 TEST_F(parts_test, the_message_is_delivered_when_every_part_is_and_pending_before) {

@@ -6,7 +6,7 @@
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/writer.hpp>
 
-#include "support/pg_fixture.hpp"
+#include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
 
 #include <gtest/gtest.h>
@@ -27,17 +27,11 @@ using dlrd::test::make_report;
 using dlrd::test::query;
 using namespace std::chrono_literals;
 
-class status_test : public dlrd::test::pg_test {
+class status_test : public dlrd::test::writer_fixture {
  protected:
-  dlrd::store::writer make_writer() const {
-    dlrd::store::store_config c;
-    c.retry_backoff_max = 100ms;
-    return dlrd::store::writer(dlrd::store::database_config{url(), 2s, false}, c);
-  }
   dlrd::store::write_outcome write(const std::vector<delivery_report>& batch) {
     auto w = make_writer();
-    std::vector<ingest_record> recs(batch.begin(), batch.end());
-    return w.write(recs, never_stop_);
+    return write_with(w, batch);
   }
   /// Logs a send `minutes_ago` minutes ago through the SQL function senders use.
   void log_send(const std::string& id, const std::string& to, const std::string& sender, const std::string& tags,
@@ -75,7 +69,6 @@ class status_test : public dlrd::test::pg_test {
     return std::exchange(sunk_, {});
   }
 
-  std::atomic<bool> never_stop_{false};
   std::mutex sunk_mutex_;
   std::vector<delivery_report> sunk_;
 };

@@ -1,7 +1,7 @@
 // The writer against a real PostgreSQL: convergence in any order, dedup, quarantine, concurrency, reconnects.
 #include <dlrd/store/writer.hpp>
 
-#include "support/pg_fixture.hpp"
+#include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
 
 #include <gtest/gtest.h>
@@ -70,23 +70,10 @@ std::vector<ingest_record> records(const std::vector<delivery_report>& reports) 
   return {reports.begin(), reports.end()};
 }
 
-dlrd::store::store_config fast_retry() {
-  dlrd::store::store_config c;
-  c.retry_backoff_max = std::chrono::milliseconds(100);
-  return c;
-}
-
-class writer_test : public dlrd::test::pg_test {
+class writer_test : public dlrd::test::writer_fixture {
  protected:
-  writer make_writer(dlrd::store::store_config c = fast_retry()) const {
-    return writer(dlrd::store::database_config{url(), std::chrono::seconds(2), false}, c);
-  }
-  write_outcome write(writer& w, const std::vector<ingest_record>& batch) {
-    return w.write(batch, never_stop_);
-  }
-  write_outcome write(writer& w, const std::vector<delivery_report>& batch) { return write(w, records(batch)); }
-
-  std::atomic<bool> never_stop_{false};
+  write_outcome write(writer& w, const std::vector<ingest_record>& batch) { return write_with(w, batch); }
+  write_outcome write(writer& w, const std::vector<delivery_report>& batch) { return write_with(w, batch); }
 };
 
 TEST_F(writer_test, out_of_order_duplicate_and_replayed_batches_converge) {

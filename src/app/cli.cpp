@@ -2,6 +2,7 @@
 #include <dlrd/app/app.hpp>
 
 #include "logging.hpp"
+#include "quarantine_cmd.hpp"
 #include <dlrd/app/config.hpp>
 #include <dlrd/app/serve.hpp>
 
@@ -53,6 +54,16 @@ const std::map<std::string, command>& commands() {
       {"spool", {"dlrd spool inspect [--config FILE | --dir DIR]",
                  "Show the spool's segments, record counts, checkpoint, oldest unsent record and any\n"
                  "corruption. Reads only; run it while the daemon is stopped or running."}},
+      {"quarantine", {"dlrd quarantine list|replay [--config FILE] [--provider NAME] [--id N]... [--all] "
+                      "[--limit N] [--dry-run]",
+                      "Callbacks that were acked but could not be decoded are kept in dlr_quarantine.\n"
+                      "list: show them (id, arrival, profile, reason, size, the start of the body); --all\n"
+                      "  includes those already replayed, --limit caps the rows (default 100).\n"
+                      "replay: decode every pending one again with the profile it arrived for, as the file\n"
+                      "  configures it now (after a fix), write the reports like the daemon does (history,\n"
+                      "  convergence, failure notices) and mark them replayed. Those that still do not decode\n"
+                      "  stay pending, with the reason. --dry-run writes nothing. Safe while dlrd runs; run it\n"
+                      "  again after an interruption. Exit 0: all replayed; 3: some still undecodable."}},
       {"profiles", {"dlrd profiles",
                     "Print the built-in provider profiles (smspm, twilio, vonage, sinch, infobip, kannel,\n"
                     "jasmin, smpp, telnyx) as the YAML they are read from: a starting point for your own\n"
@@ -73,6 +84,7 @@ struct options {
   std::optional<std::string> dir;
   std::optional<std::string> days;    // report
   std::optional<std::string> format;  // report
+  quarantine_options quarantine;
   std::vector<std::string> positional;
   bool help = false;
 };
@@ -104,6 +116,23 @@ std::optional<options> parse_options(const std::string& name, int argc, char** a
       auto v = value(a.c_str());
       if (!v) return std::nullopt;
       (a == "--days" ? o.days : o.format) = *v;
+    } else if (name == "quarantine" && (a == "--all" || a == "--dry-run")) {
+      (a == "--all" ? o.quarantine.all : o.quarantine.dry_run) = true;
+    } else if (name == "quarantine" && (a == "--provider" || a == "--id" || a == "--limit")) {
+      auto v = value(a.c_str());
+      if (!v) return std::nullopt;
+      if (a == "--provider") {
+        o.quarantine.provider = *v;
+        continue;
+      }
+      char* end = nullptr;
+      long long n = std::strtoll(v->c_str(), &end, 10);
+      if (v->empty() || *end != '\0' || n < 1) {
+        std::fprintf(stderr, "dlrd quarantine: %s takes a positive integer, not '%s'\n", a.c_str(), v->c_str());
+        return std::nullopt;
+      }
+      if (a == "--id") o.quarantine.ids.push_back(n);
+      else o.quarantine.limit = static_cast<std::size_t>(n);
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "dlrd %s: unknown option %s\n", name.c_str(), a.c_str());
       return std::nullopt;
@@ -182,6 +211,17 @@ int run_cli(int argc, char** argv) {
       std::fprintf(stderr, "dlrd spool inspect: %s\n", e.what());
       return 1;
     }
+  }
+
+  if (name == "quarantine") {
+    if (opts->positional.size() != 1 || (opts->positional[0] != "list" && opts->positional[0] != "replay")) {
+      std::fprintf(stderr, "usage: %s\n", it->second.usage);
+      return 2;
+    }
+    auto c = load(opts->config);
+    if (!c) return 1;
+    setup_logging(*c);
+    return opts->positional[0] == "list" ? quarantine_list(*c, opts->quarantine) : quarantine_replay(*c, opts->quarantine);
   }
 
   if (!opts->positional.empty()) {

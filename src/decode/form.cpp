@@ -1,6 +1,8 @@
 // Form and query-string decoding.
 #include <dlrd/decode/form.hpp>
 
+#include <algorithm>
+
 namespace dlrd::decode {
 
 namespace {
@@ -54,6 +56,19 @@ std::optional<form_fields> parse_form(std::string_view text) {
 std::string_view query_of(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+}
+
+std::string_view media_type_of(std::string_view content_type, std::string& storage) {
+  auto t = content_type.substr(0, content_type.find(';'));
+  auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!t.empty() && space(t.back())) t.remove_suffix(1);
+  while (!t.empty() && space(t.front())) t.remove_prefix(1);
+  if (std::none_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return t;
+  storage.assign(t);
+  for (auto& c : storage) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return storage;
 }
 
 std::string_view path_of(std::string_view target) {

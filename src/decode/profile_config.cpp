@@ -184,4 +184,11 @@ const profile* find_builtin(std::string_view name) {
   return nullptr;
 }
 
+const profile* find_profile(std::string_view name, const std::vector<profile>& custom) {
+  for (const auto& p : custom) {
+    if (p.name == name) return &p;
+  }
+  return find_builtin(name);
+}
+
 }  // namespace dlrd::decode

@@ -44,18 +44,6 @@ void auth_failure_log(std::string_view profile, std::string_view reason, std::st
   suppressed = 0;
 }
 
-/// "application/json; charset=utf-8" → "application/json". A view of `content_type` when it is
-/// already lower case (what gateways send); otherwise a lower-cased copy kept in `storage`.
-std::string_view media_type(std::string_view content_type, std::string& storage) {
-  auto semi = content_type.find(';');
-  auto t = content_type.substr(0, semi);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  if (std::none_of(t.begin(), t.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; })) return t;
-  storage.assign(t);
-  std::transform(storage.begin(), storage.end(), storage.begin(), [](unsigned char c) { return std::tolower(c); });
-  return storage;
-}
 
 
 response method_not_allowed(const request& req, std::string_view allow) {
@@ -186,7 +174,7 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
   std::string lowered;
   decode::callback_input in;
   in.get = is_get;
-  in.media_type = media_type(content_type, lowered);
+  in.media_type = decode::media_type_of(content_type, lowered);
   in.query = decode::query_of(req.target());
   in.body = req.body();
   auto decoded = decode::decode(profile, in, ctx.received_at);
@@ -216,8 +204,9 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     q.provider = profile.name;
     q.reason = err.error.reason;
     q.field = err.error.field;
-    q.content_type = std::string(content_type);
-    // A GET's report is its query string: that is what a profile fix would replay.
+    // A GET's report is its target (path and query string), kept with no content type: that
+    // is what `dlrd quarantine replay` decodes again after a profile fix.
+    q.content_type = is_get ? std::string() : std::string(content_type);
     q.body = is_get ? std::string(req.target()) : req.body();
     q.received_at = ctx.received_at;
     action.records.emplace_back(std::move(q));

@@ -19,13 +19,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-const decode::profile* find_profile(std::string_view name, const std::vector<decode::profile>& custom) {
-  for (const auto& p : custom) {
-    if (p.name == name) return &p;
-  }
-  return decode::find_builtin(name);
-}
-
 std::string check_path(const std::string& path) {
   if (path.empty() || path.front() != '/') return "must start with '/'";
   if (path.find_first_of("?# ") != std::string::npos) return "must be a plain path (no query, fragment or space)";
@@ -63,7 +56,7 @@ void parse_webhooks(config::section& root, const std::vector<decode::profile>& c
     item.read("profile", w.profile);
     if (w.profile.empty()) {
       item.error("profile", "is required (a built-in profile or one from `profiles:`)");
-    } else if (!find_profile(w.profile, custom)) {
+    } else if (!decode::find_profile(w.profile, custom)) {
       std::string known;
       for (const auto& p : decode::builtin_profiles()) known += (known.empty() ? "" : ", ") + p.name;
       for (const auto& p : custom) known += ", " + p.name;
@@ -93,7 +86,7 @@ webhook_table::webhook_table(const std::vector<webhook_config>& webhooks, const 
                              const auth::auth_config& api_auth)
     : api_auth_(api_auth), api_verifier_(api_auth) {
   for (const auto& w : webhooks) {
-    const auto* p = find_profile(w.profile, custom);
+    const auto* p = decode::find_profile(w.profile, custom);
     if (!p) throw std::invalid_argument("webhook " + w.path + ": unknown profile '" + w.profile + "'");
     auto ep = std::make_unique<endpoint>(endpoint{w, *p, auth::verifier(w.auth), split_path(w.path), -1});
     for (std::size_t i = 0; i < ep->segments.size(); ++i) {

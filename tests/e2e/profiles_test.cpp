@@ -314,6 +314,73 @@ TEST_F(operator_profile_e2e, a_media_type_in_capitals_with_parameters_is_the_sam
             1);
 }
 
+// --- Quarantine replay --------------------------------------------------------------------
+
+TEST_F(profiles_e2e, quarantined_callbacks_are_replayed_through_a_fixed_profile) {
+  // A profile whose message id path is wrong: the gateway sends `ref`, the profile reads `msgid`.
+  const std::string broken = "profiles:\n  legacy:\n    encodings: [json, query]\n    fields:\n"
+                             "      message_id: [msgid]\n      status: [state]\n      recipient: [to]\n"
+                             "webhooks:\n  - profile: legacy\n    path: /dlr/legacy\n";
+  daemon d(dir_.path(), db_.url(), broken);
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  ASSERT_EQ(c.post("/dlr/legacy", R"({"ref":"q-1","state":"DELIVRD","to":"+447700900123"})").status, 200);
+  ASSERT_EQ(c.get("/dlr/legacy?ref=q-2&state=UNDELIV&to=%2B4915112345678").status, 200);
+  ASSERT_EQ(c.post("/dlr/legacy", "not json at all").status, 200);
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM dlr_quarantine", 3), 3) << d.log();
+
+  // The operator fixes the profile; the daemon keeps running (the command is safe beside it).
+  const std::string dlrd = DLRD_BINARY;
+  auto fixed = read_file(d.config_path());
+  fixed.replace(fixed.find("[msgid]"), 7, "[ref]");
+  write_file(d.config_path(), fixed);
+  const std::string cmd = dlrd + " quarantine %s --config " + d.config_path() + " 2>&1";
+  auto run = [&](const std::string& args, int& code) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, cmd.c_str(), args.c_str());
+    return run_command(buf, code);
+  };
+  int code = -1;
+  auto listed = run("list", code);
+  EXPECT_EQ(code, 0) << listed;
+  EXPECT_NE(listed.find("3 payload(s) waiting for a replay"), std::string::npos) << listed;
+  EXPECT_NE(listed.find(R"({"ref":"q-1")"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("/dlr/legacy?ref=q-2"), std::string::npos) << listed;
+
+  auto dry = run("replay --dry-run", code);
+  EXPECT_EQ(code, 3) << dry;
+  EXPECT_NE(dry.find("would replay 2 payload(s) into 2 report(s); 1 still undecodable"), std::string::npos) << dry;
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 0);
+
+  auto replayed = run("replay", code);
+  EXPECT_EQ(code, 3) << replayed;  // one payload is not a report under any profile
+  EXPECT_NE(replayed.find("replayed 2 payload(s) into 2 report(s); 1 still undecodable"), std::string::npos)
+      << replayed;
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'q-1' AND status = 'delivered' "
+                             "AND recipient = '+447700900123' AND provider = 'legacy'"),
+            1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'q-2' AND status = 'undelivered' "
+                             "AND recipient = '+4915112345678'"),
+            1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events WHERE message_id IN ('q-1', 'q-2')"), 2);
+  // The same write path as the daemon's: the failure is noticed once.
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_alert_outbox WHERE message_id = 'q-2'"), 1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_quarantine WHERE replayed_at IS NOT NULL"), 2);
+
+  // Again: nothing left to replay but the undecodable one; nothing is written twice.
+  auto again = run("replay", code);
+  EXPECT_EQ(code, 3) << again;
+  EXPECT_NE(again.find("replayed 0 payload(s) into 0 report(s); 1 still undecodable"), std::string::npos) << again;
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events"), 2);
+  auto all = run("list --all", code);
+  EXPECT_EQ(code, 0) << all;
+  EXPECT_NE(all.find("3 payload(s)"), std::string::npos) << all;
+  EXPECT_NE(all.find("(replayed "), std::string::npos) << all;
+  auto bad_word = run("purge", code);
+  EXPECT_EQ(code, 2) << bad_word;
+}
+
 // --- Twilio signatures ----------------------------------------------------------------------
 
 constexpr std::string_view twilio_token = "12345678901234567890123456789012";

@@ -22,6 +22,11 @@ std::optional<form_fields> parse_form(std::string_view text);
 
 /// The query string of a request-target ("" when there is none).
 std::string_view query_of(std::string_view target);
+
+/// The media type of a Content-Type value, without parameters and lower-cased:
+/// "Application/JSON; charset=utf-8" → "application/json". A view of `content_type` when it
+/// is already lower case (what gateways send); otherwise a lower-cased copy kept in `storage`.
+std::string_view media_type_of(std::string_view content_type, std::string& storage);
 /// The path of a request-target, without the query.
 std::string_view path_of(std::string_view target);
 

@@ -90,6 +90,8 @@ std::variant<decoded, profile_error> decode(const profile& p, const callback_inp
 /// read at first use from the YAML embedded in the binary.
 const std::vector<profile>& builtin_profiles();
 const profile* find_builtin(std::string_view name);
+/// The operator's profile of that name if there is one, else the built-in one; nullptr when neither.
+const profile* find_profile(std::string_view name, const std::vector<profile>& custom);
 /// The YAML the built-in profiles are read from, with their comments (`dlrd profiles`).
 std::string_view builtin_profiles_text();
 

@@ -113,6 +113,8 @@ q AS (
   SELECT q.received_at, q.provider, q.reason, q.field, q.content_type, decode(q.body_hex, 'hex')
     FROM json_to_recordset($3::json) AS q(received_at timestamptz, provider text, reason text,
          field text, content_type text, body_hex text)
+  -- A replayed batch's payloads are there already (sql/0012).
+  ON CONFLICT DO NOTHING
   RETURNING 1
 ),
 woke AS (

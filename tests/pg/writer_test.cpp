@@ -276,6 +276,20 @@ TEST_F(writer_test, quarantined_payloads_keep_arbitrary_bytes) {
   EXPECT_EQ(q[0][2].as<std::string>(), "application/octet-stream");
 }
 
+TEST_F(writer_test, a_replayed_batch_stores_its_quarantined_payloads_once) {
+  auto w = make_writer();
+  quarantined_payload payload{"smspm", "decode: not JSON", "", "text/plain", "garbage",
+                              dlrd::report::time_point{std::chrono::microseconds{t0}}};
+  auto later = payload;
+  later.received_at += std::chrono::microseconds(1);  // the same bytes again, a moment later: kept
+  auto batch = std::vector<ingest_record>{payload, make_report("m1", status::delivered, "DELIVRD", t0), later};
+  EXPECT_EQ(write(w, batch).quarantined, 2u);
+  // After an unknown commit outcome the writer writes the whole batch again.
+  EXPECT_EQ(write(w, batch).quarantined, 0u);
+  EXPECT_EQ(count(url(), "dlr_quarantine"), 2);
+  EXPECT_EQ(count(url(), "dlr_events"), 1);
+}
+
 TEST_F(writer_test, two_writers_on_overlapping_shuffled_batches_converge_without_deadlock) {
   dlrd::test::report_gen gen(7);
   auto reports = gen.reports(300, 6);

@@ -508,7 +508,11 @@ int serve(const daemon_config& initial, const std::string& config_path) {
       sd_notify(0, "RELOADING=1");
       if (reload(config, config_path)) {
         rules.set_rules(config.rules);
-        alerts.apply(config.alerts);
+        try {
+          alerts.apply(config.alerts);
+        } catch (const std::exception& e) {
+          spdlog::error("reload: keeping the running alert sinks: {}", e.what());
+        }
         status_jobs.set_config(config.expiry, config.retention);  // status API
         webhooks->set(std::make_shared<const http::webhook_table>(config.webhooks, config.profiles, config.api_auth));
         log_webhooks(*webhooks->get());

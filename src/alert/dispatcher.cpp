@@ -125,7 +125,9 @@ void dispatcher::impl::run(std::size_t index) {
       std::size_t i = 0;
       for (; i < claimed.notices.size() && !stopping; ++i) {
         const auto& n = claimed.notices[i];
-        if (recent.size() >= limit) {
+        // Over the limit, failures wait for one digest; a rate rule's notice (rare by design:
+        // one per group and transition) always goes out on its own.
+        if (recent.size() >= limit && !is_rule_notice(n)) {
           held.push_back(n);
           continue;
         }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 namespace dlrd::alert {
@@ -64,7 +65,48 @@ std::string digest_text(const digest& d) {
   return s;
 }
 
+bool is_rule_notice(const store::notice& n) { return n.kind.rfind("rate_rule_", 0) == 0; }
+
+namespace {
+
+json details_of(const store::notice& n) {
+  auto j = json::parse(n.details, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+std::string percent(const json& share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", (share.is_number() ? share.get<double>() : 0.0) * 100);
+  return buf;
+}
+
+}  // namespace
+
+std::string rule_text(const store::notice& n) {
+  auto d = details_of(n);
+  auto str = [&d](const char* key) { return d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : ""; };
+  auto num = [&d](const char* key) { return d.contains(key) && d[key].is_number() ? d[key].dump() : "?"; };
+  const bool delivered_rule = str("threshold_kind") == "delivered_share_below";
+  std::string text = "Rate rule " + str("rule") + (n.kind == "rate_rule_fired" ? " fired" : " resolved");
+  if (!str("group_key").empty()) text += " for " + str("group_key");
+  text += ": " + percent(d.value("share", json())) + (delivered_rule ? " delivered (" : " failed (");
+  text += num(delivered_rule ? "delivered" : "failed") + " of " + num("total") + " final messages in " + str("window");
+  text += delivered_rule ? "; fires below " : "; fires above ";
+  text += percent(d.value("threshold", json())) + ")";
+  if (!n.provider.empty()) text += ", provider " + n.provider;
+  if (n.sender) text += ", sender " + *n.sender;
+  return text;
+}
+
 std::string webhook_json(const store::notice& n) {
+  if (is_rule_notice(n)) {
+    auto j = details_of(n);
+    j["type"] = n.kind;
+    j["notice_id"] = n.id;
+    j["noticed_at"] = n.noticed_at;
+    j["text"] = rule_text(n);
+    return dump(j);
+  }
   json j = {{"type", "message_failed"},
             {"notice_id", n.id},
             {"message_id", n.message_id},
@@ -109,6 +151,7 @@ std::string slack_escape(std::string_view text) {
 }
 
 std::string slack_json(const store::notice& n) {
+  if (is_rule_notice(n)) return dump(json{{"text", slack_escape(rule_text(n))}});
   std::string text = "SMS " + slack_escape(n.message_id) + " failed: " + slack_escape(n.status);
   if (!n.raw_status.empty()) text += " (" + slack_escape(n.raw_status) + ")";
   if (n.error_code) text += ", error " + slack_escape(*n.error_code);
@@ -130,6 +173,11 @@ std::string log_fields(const store::notice& n) {
     s += value.is_null() ? std::string("-") : dump(value);
   };
   field("notice_id", n.id);
+  if (is_rule_notice(n)) {
+    field("kind", n.kind);
+    field("text", rule_text(n));
+    return s;
+  }
   field("message_id", n.message_id);
   field("status", n.status);
   field("raw_status", or_null(n.raw_status));

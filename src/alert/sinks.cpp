@@ -15,7 +15,7 @@ class log_sink final : public sink {
   explicit log_sink(sink_config c) : config_(std::move(c)) {}
   const sink_config& config() const override { return config_; }
   send_result send(const store::notice& n, const std::atomic<bool>*) override {
-    spdlog::warn("alert: message_failed sink={} {}", config_.name, log_fields(n));
+    spdlog::warn("alert: {} sink={} {}", n.kind.empty() ? "message_failed" : n.kind, config_.name, log_fields(n));
     return {true, {}};
   }
   send_result send(const digest& d, const std::atomic<bool>*) override {

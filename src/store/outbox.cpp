@@ -71,7 +71,8 @@ constexpr const char* fetch_notices = R"sql(
 SELECT o.id, o.kind, coalesce(o.message_id, ''), coalesce(o.status, ''), coalesce(o.raw_status, ''),
        o.error_code, o.recipient, o.sender, o.country, coalesce(o.provider, ''),
        coalesce(to_char(o.status_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ''),
-       to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), d.attempts
+       to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), d.attempts,
+       coalesce(o.details::text, '')
   FROM dlr_alert_outbox o JOIN dlr_alert_delivery d ON d.notice_id = o.id AND d.sink = $1
  WHERE o.id = ANY($2::bigint[])
  ORDER BY o.txid, o.id)sql";
@@ -154,6 +155,7 @@ claim_result outbox::claim(const std::string& sink, std::size_t limit, std::chro
       n.status_at = r[10].as<std::string>();
       n.noticed_at = r[11].as<std::string>();
       n.attempts = r[12].as<int>();
+      n.details = r[13].as<std::string>();
       out.notices.push_back(std::move(n));
     }
     return out;

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -414,6 +415,55 @@ TEST_F(alert_e2e_test, a_reload_moves_notices_to_the_new_sink_and_keeps_the_coun
   EXPECT_EQ(ids, (std::multiset<std::string>{"sw-1", "sw-2", "sw-3"})) << d.log();
   metrics = c.get("/metrics").body;
   EXPECT_NE(metrics.find("dlrd_alert_notices_total{sink=\"second\",result=\"sent\"} 3\n"), std::string::npos) << metrics;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
+}
+
+TEST_F(alert_e2e_test, a_rate_rule_that_fires_reaches_the_webhook_as_a_rule_notice_even_past_the_limit) {
+  receiver hook;
+  dlrd::e2e::temp_dir dir;
+  dlrd::e2e::daemon d(dir.path(), url(),
+                      "alerts:\n  poll_interval: 100ms\n"
+                      "  rules:\n    - name: failing\n      window: 1h\n      failed_share_above: 0.1\n"
+                      "      min_messages: 10\n      interval: 1s\n"
+                      "  sinks:\n    - name: hook\n      type: webhook\n      url: " +
+                          hook.url() + "\n      allow_private: true\n      max_per_minute: 2\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  dlrd::e2e::client c(d.port());
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  for (int i = 0; i < 20; ++i) {
+    std::string status = i < 5 ? "undelivered" : "delivered";  // 25% failed
+    ASSERT_EQ(c.post("/webhooks/smspm", R"({"messageId":"rr-)" + std::to_string(i) + R"(","status":")" + status +
+                                            R"(","to":"+447700900123","timestamp":")" + stamp + R"("})")
+                  .status,
+              200);
+  }
+  auto rule_notices = [&hook] {
+    std::vector<json> out;
+    for (const auto& j : hook.delivered()) {
+      if (j["type"] == "rate_rule_fired") out.push_back(j);
+    }
+    return out;
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until && rule_notices().empty()) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  auto rules = rule_notices();
+  ASSERT_EQ(rules.size(), 1u) << d.log();
+  EXPECT_EQ(rules[0]["rule"], "failing");
+  EXPECT_EQ(rules[0]["group_key"], "");
+  EXPECT_EQ(rules[0]["failed"], 5);
+  EXPECT_EQ(rules[0]["total"], 20);
+  EXPECT_DOUBLE_EQ(rules[0]["share"].get<double>(), 0.25);
+  EXPECT_EQ(rules[0]["text"], "Rate rule failing fired: 25.00% failed (5 of 20 final messages in 1h; fires above 10.00%)");
+  // The five failures themselves: two sent one by one (the limit), the rest held for a digest.
+  std::size_t failures = 0;
+  for (const auto& j : hook.delivered()) failures += j["type"] == "message_failed" ? 1 : 0;
+  EXPECT_EQ(failures, 2u);
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
 }

@@ -31,7 +31,15 @@ digest make_digest(std::span<const store::notice> notices);
 /// "37 more failures: 30 undelivered, 7 rejected; top countries: DE 20, FR 9"
 std::string digest_text(const digest& d);
 
-/// Webhook body of one notice: {"type":"message_failed","notice_id",...} (README "Alerts").
+/// True for a rate rule's notice (fired or resolved): sent on its own, never folded into a digest.
+bool is_rule_notice(const store::notice& n);
+
+/// "Rate rule failure-rate fired for GB: 6.00% failed (60 of 1000 final messages in 1h;
+/// fires above 5.00%)"
+std::string rule_text(const store::notice& n);
+
+/// Webhook body of one notice: {"type":"message_failed","notice_id",...}, or for a rate rule
+/// {"type":"rate_rule_fired"|"rate_rule_resolved","notice_id",...,"rule",...} (README "Alerts").
 std::string webhook_json(const store::notice& n);
 /// Webhook body of a digest: {"type":"digest","count",...}.
 std::string webhook_json(const digest& d);

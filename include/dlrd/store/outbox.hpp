@@ -16,7 +16,7 @@ namespace dlrd::store {
 /// One failure notice from dlr_alert_outbox, as claimed for one sink.
 struct notice {
   std::int64_t id = 0;
-  std::string kind;                        ///< "message_failed"
+  std::string kind;                        ///< "message_failed", "rate_rule_fired" or "rate_rule_resolved"
   std::string message_id;
   std::string status;                      ///< canonical status, e.g. "undelivered"
   std::string raw_status;
@@ -27,6 +27,7 @@ struct notice {
   std::string provider;
   std::string status_at;                   ///< RFC 3339 UTC, empty when unknown
   std::string noticed_at;                  ///< when the notice was written, RFC 3339 UTC
+  std::string details;                     ///< JSON object (rate rules: the rule and its figures); "" when none
   int attempts = 1;                        ///< sends started for this sink, this one included
 
   bool operator==(const notice&) const = default;

@@ -28,6 +28,57 @@ notice failed(std::int64_t id, std::string status, std::optional<std::string> co
   return n;
 }
 
+notice rule_notice(std::string kind, std::string details) {
+  notice n;
+  n.id = 9;
+  n.kind = std::move(kind);
+  n.country = "GB";
+  n.noticed_at = "2024-05-01T12:00:01.000000Z";
+  n.details = std::move(details);
+  return n;
+}
+
+constexpr const char* fired_details =
+    R"({"rule":"failure-rate","group_key":"GB","window":"1h","window_seconds":3600,)"
+    R"("threshold_kind":"failed_share_above","threshold":0.05,"hysteresis":0.01,"min_messages":100,)"
+    R"("failed_statuses":["undelivered","rejected","expired"],"failed":60,"delivered":940,"total":1000,"share":0.06})";
+
+TEST(alert_format, a_rate_rule_notice_says_which_rule_fired_and_its_figures_in_every_sink) {
+  auto n = rule_notice("rate_rule_fired", fired_details);
+  EXPECT_TRUE(dlrd::alert::is_rule_notice(n));
+  EXPECT_FALSE(dlrd::alert::is_rule_notice(failed(1, "undelivered", "DE")));
+  EXPECT_EQ(dlrd::alert::rule_text(n),
+            "Rate rule failure-rate fired for GB: 6.00% failed (60 of 1000 final messages in 1h; fires above 5.00%)");
+
+  auto j = json::parse(dlrd::alert::webhook_json(n));
+  EXPECT_EQ(j["type"], "rate_rule_fired");
+  EXPECT_EQ(j["notice_id"], 9);
+  EXPECT_EQ(j["rule"], "failure-rate");
+  EXPECT_EQ(j["group_key"], "GB");
+  EXPECT_DOUBLE_EQ(j["share"].get<double>(), 0.06);
+  EXPECT_EQ(j["total"], 1000);
+  EXPECT_EQ(j["noticed_at"], "2024-05-01T12:00:01.000000Z");
+  EXPECT_FALSE(j.contains("message_id"));
+
+  auto slack = json::parse(dlrd::alert::slack_json(n));
+  EXPECT_EQ(slack["text"], dlrd::alert::rule_text(n));
+  auto log = dlrd::alert::log_fields(n);
+  EXPECT_NE(log.find(R"(kind="rate_rule_fired")"), std::string::npos) << log;
+  EXPECT_NE(log.find("fired for GB"), std::string::npos) << log;
+
+  auto resolved = rule_notice("rate_rule_resolved",
+                              R"({"rule":"country-delivery","group_key":"FR","window":"1h",)"
+                              R"("threshold_kind":"delivered_share_below","threshold":0.85,)"
+                              R"("failed":10,"delivered":190,"total":200,"share":0.95})");
+  resolved.sender = "ACME";
+  EXPECT_EQ(dlrd::alert::rule_text(resolved),
+            "Rate rule country-delivery resolved for FR: 95.00% delivered (190 of 200 final messages in 1h; "
+            "fires below 85.00%), sender ACME");
+  // Broken or missing details still give a readable line, never an exception.
+  EXPECT_EQ(dlrd::alert::rule_text(rule_notice("rate_rule_fired", "not json")),
+            "Rate rule  fired: 0.00% failed (? of ? final messages in ; fires above 0.00%)");
+}
+
 TEST(alert_format, webhook_json_carries_the_documented_fields) {
   auto j = json::parse(dlrd::alert::webhook_json(failed(7, "undelivered", "DE")));
   EXPECT_EQ(j["type"], "message_failed");

@@ -98,13 +98,43 @@ std::string rule_text(const store::notice& n) {
   return text;
 }
 
+bool is_quarantine_notice(const store::notice& n) { return n.kind == "payload_quarantined"; }
+
+std::string quarantine_text(const store::notice& n) {
+  auto d = details_of(n);
+  std::string text = "Callback for profile " + (n.provider.empty() ? std::string("?") : n.provider) + " quarantined: ";
+  text += d.contains("reason") && d["reason"].is_string() ? d["reason"].get<std::string>() : "no reason recorded";
+  if (d.contains("field") && d["field"].is_string() && !d["field"].get<std::string>().empty()) {
+    text += " [" + d["field"].get<std::string>() + "]";
+  }
+  if (d.contains("quarantine_id") && d["quarantine_id"].is_number()) {
+    text += " (dlrd quarantine list --id " + d["quarantine_id"].dump() + ")";
+  }
+  return text;
+}
+
+namespace {
+
+/// The one-line text of a notice that is not about one message; "" for a message failure.
+std::string event_text(const store::notice& n) {
+  if (is_rule_notice(n)) return rule_text(n);
+  if (is_quarantine_notice(n)) return quarantine_text(n);
+  return "";
+}
+
+}  // namespace
+
 std::string webhook_json(const store::notice& n) {
-  if (is_rule_notice(n)) {
+  if (is_rule_notice(n) || is_quarantine_notice(n)) {
     auto j = details_of(n);
     j["type"] = n.kind;
     j["notice_id"] = n.id;
+    if (is_quarantine_notice(n)) {
+      j["provider"] = or_null(n.provider);
+      j["received_at"] = or_null(n.status_at);
+    }
     j["noticed_at"] = n.noticed_at;
-    j["text"] = rule_text(n);
+    j["text"] = event_text(n);
     return dump(j);
   }
   json j = {{"type", "message_failed"},
@@ -151,7 +181,7 @@ std::string slack_escape(std::string_view text) {
 }
 
 std::string slack_json(const store::notice& n) {
-  if (is_rule_notice(n)) return dump(json{{"text", slack_escape(rule_text(n))}});
+  if (auto text = event_text(n); !text.empty()) return dump(json{{"text", slack_escape(text)}});
   std::string text = "SMS " + slack_escape(n.message_id) + " failed: " + slack_escape(n.status);
   if (!n.raw_status.empty()) text += " (" + slack_escape(n.raw_status) + ")";
   if (n.error_code) text += ", error " + slack_escape(*n.error_code);
@@ -173,9 +203,9 @@ std::string log_fields(const store::notice& n) {
     s += value.is_null() ? std::string("-") : dump(value);
   };
   field("notice_id", n.id);
-  if (is_rule_notice(n)) {
+  if (auto text = event_text(n); !text.empty()) {
     field("kind", n.kind);
-    field("text", rule_text(n));
+    field("text", text);
     return s;
   }
   field("message_id", n.message_id);

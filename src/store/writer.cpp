@@ -115,6 +115,15 @@ q AS (
          field text, content_type text, body_hex text)
   -- A replayed batch's payloads are there already (sql/0012).
   ON CONFLICT DO NOTHING
+  RETURNING id, provider, reason, field, received_at
+),
+qn AS (
+  -- Each newly quarantined payload is noticed once, like a failed message: a gateway that
+  -- changed its format must not go unseen while every callback is acked and set aside.
+  INSERT INTO dlr_alert_outbox (kind, status, provider, status_at, details)
+  SELECT 'payload_quarantined', 'quarantined', provider, received_at,
+         jsonb_build_object('quarantine_id', id, 'reason', reason, 'field', field)
+    FROM q
   RETURNING 1
 ),
 woke AS (

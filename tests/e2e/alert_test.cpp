@@ -468,4 +468,34 @@ TEST_F(alert_e2e_test, a_rate_rule_that_fires_reaches_the_webhook_as_a_rule_noti
   EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
 }
 
+TEST_F(alert_e2e_test, an_undecodable_callback_reaches_the_webhook_as_a_quarantine_notice) {
+  receiver hook;
+  dlrd::e2e::temp_dir dir;
+  dlrd::e2e::daemon d(dir.path(), url(),
+                      "alerts:\n  poll_interval: 100ms\n  rules: []\n  sinks:\n    - name: hook\n      type: webhook\n"
+                      "      url: " + hook.url() + "\n      allow_private: true\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  dlrd::e2e::client c(d.port());
+  auto r = c.post("/webhooks/smspm", R"({"status":"delivered","to":"+447700900123"})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"ok":true,"quarantined":true})");
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < until && hook.delivered().empty()) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // room for a (wrong) second notice
+  auto got = hook.delivered();
+  ASSERT_EQ(got.size(), 1u) << d.log();
+  EXPECT_EQ(got[0]["type"], "payload_quarantined");
+  EXPECT_EQ(got[0]["provider"], "smspm");
+  EXPECT_FALSE(got[0]["reason"].get<std::string>().empty());
+  auto id = query(url(), "SELECT id FROM dlr_quarantine")[0][0].as<std::int64_t>();
+  EXPECT_EQ(got[0]["quarantine_id"], id);
+  EXPECT_NE(got[0]["text"].get<std::string>().find("dlrd quarantine list --id " + std::to_string(id)),
+            std::string::npos);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(std::chrono::seconds(30)), 0) << d.log();
+}
+
 }  // namespace

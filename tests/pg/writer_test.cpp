@@ -288,6 +288,18 @@ TEST_F(writer_test, a_replayed_batch_stores_its_quarantined_payloads_once) {
   EXPECT_EQ(write(w, batch).quarantined, 0u);
   EXPECT_EQ(count(url(), "dlr_quarantine"), 2);
   EXPECT_EQ(count(url(), "dlr_events"), 1);
+  // Each stored payload is noticed once, with its row's id, in the same transaction.
+  auto notices = query(url(), "SELECT o.kind, o.status, o.provider, (o.details->>'quarantine_id')::bigint = q.id, "
+                              "o.details->>'reason' FROM dlr_alert_outbox o JOIN dlr_quarantine q "
+                              "ON q.id = (o.details->>'quarantine_id')::bigint ORDER BY q.id");
+  ASSERT_EQ(notices.size(), 2u);
+  for (const auto& n : notices) {
+    EXPECT_EQ(n[0].as<std::string>(), "payload_quarantined");
+    EXPECT_EQ(n[1].as<std::string>(), "quarantined");
+    EXPECT_EQ(n[2].as<std::string>(), "smspm");
+    EXPECT_EQ(n[4].as<std::string>(), "decode: not JSON");
+  }
+  EXPECT_EQ(count(url(), "dlr_alert_outbox"), 2);
 }
 
 TEST_F(writer_test, two_writers_on_overlapping_shuffled_batches_converge_without_deadlock) {

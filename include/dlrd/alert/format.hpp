@@ -38,8 +38,15 @@ bool is_rule_notice(const store::notice& n);
 /// fires above 5.00%)"
 std::string rule_text(const store::notice& n);
 
-/// Webhook body of one notice: {"type":"message_failed","notice_id",...}, or for a rate rule
-/// {"type":"rate_rule_fired"|"rate_rule_resolved","notice_id",...,"rule",...} (README "Alerts").
+/// True for a quarantined callback's notice (kind payload_quarantined).
+bool is_quarantine_notice(const store::notice& n);
+
+/// "Callback for profile smspm quarantined: missing field [messageId] (dlrd quarantine list --id 12)"
+std::string quarantine_text(const store::notice& n);
+
+/// Webhook body of one notice: {"type":"message_failed","notice_id",...}; for a rate rule
+/// {"type":"rate_rule_fired"|"rate_rule_resolved","notice_id",...,"rule",...}; for a quarantined
+/// callback {"type":"payload_quarantined","notice_id",...,"reason",...} (README "Alerts").
 std::string webhook_json(const store::notice& n);
 /// Webhook body of a digest: {"type":"digest","count",...}.
 std::string webhook_json(const digest& d);

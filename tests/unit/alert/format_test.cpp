@@ -79,6 +79,29 @@ TEST(alert_format, a_rate_rule_notice_says_which_rule_fired_and_its_figures_in_e
             "Rate rule  fired: 0.00% failed (? of ? final messages in ; fires above 0.00%)");
 }
 
+TEST(alert_format, a_quarantined_callback_is_noticed_with_its_profile_reason_and_row) {
+  auto n = rule_notice("payload_quarantined", R"({"quarantine_id":12,"reason":"missing field","field":"messageId"})");
+  n.provider = "smspm";
+  n.status = "quarantined";
+  n.country.reset();
+  n.status_at = "2024-05-01T12:00:00.000000Z";
+  EXPECT_TRUE(dlrd::alert::is_quarantine_notice(n));
+  EXPECT_FALSE(dlrd::alert::is_rule_notice(n));
+  EXPECT_EQ(dlrd::alert::quarantine_text(n),
+            "Callback for profile smspm quarantined: missing field [messageId] (dlrd quarantine list --id 12)");
+  auto j = json::parse(dlrd::alert::webhook_json(n));
+  EXPECT_EQ(j["type"], "payload_quarantined");
+  EXPECT_EQ(j["quarantine_id"], 12);
+  EXPECT_EQ(j["provider"], "smspm");
+  EXPECT_EQ(j["reason"], "missing field");
+  EXPECT_EQ(j["field"], "messageId");
+  EXPECT_EQ(j["received_at"], "2024-05-01T12:00:00.000000Z");
+  EXPECT_EQ(json::parse(dlrd::alert::slack_json(n))["text"], dlrd::alert::quarantine_text(n));
+  // In a digest they count under their own name.
+  auto d = dlrd::alert::make_digest(std::vector<notice>{n, failed(1, "undelivered", "DE")});
+  EXPECT_EQ(dlrd::alert::digest_text(d), "2 more failures: 1 quarantined, 1 undelivered; top countries: DE 1");
+}
+
 TEST(alert_format, webhook_json_carries_the_documented_fields) {
   auto j = json::parse(dlrd::alert::webhook_json(failed(7, "undelivered", "DE")));
   EXPECT_EQ(j["type"], "message_failed");

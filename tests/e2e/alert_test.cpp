@@ -17,7 +17,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <ctime>
 #include <mutex>
 #include <regex>
 #include <set>
@@ -431,16 +430,7 @@ TEST_F(alert_e2e_test, a_rate_rule_that_fires_reaches_the_webhook_as_a_rule_noti
   d.start();
   ASSERT_TRUE(d.wait_ready()) << d.log();
   dlrd::e2e::client c(d.port());
-  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  for (int i = 0; i < 20; ++i) {
-    std::string status = i < 5 ? "undelivered" : "delivered";  // 25% failed
-    ASSERT_EQ(c.post("/webhooks/smspm", R"({"messageId":"rr-)" + std::to_string(i) + R"(","status":")" + status +
-                                            R"(","to":"+447700900123","timestamp":")" + stamp + R"("})")
-                  .status,
-              200);
-  }
+  ASSERT_EQ(dlrd::e2e::post_reports_now(c, "rr", 20, 5), 20);  // 25% failed
   auto rule_notices = [&hook] {
     std::vector<json> out;
     for (const auto& j : hook.delivered()) {

@@ -17,6 +17,7 @@
 #include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -231,6 +232,20 @@ int status_of(std::string_view raw) {
   auto sp = raw.find(' ');
   if (sp == std::string_view::npos || sp + 4 > raw.size()) return 0;
   return std::atoi(std::string(raw.substr(sp + 1, 3)).c_str());
+}
+
+int post_reports_now(client& c, const std::string& prefix, int total, int failed) {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  int ok = 0;
+  for (int i = 0; i < total; ++i) {
+    std::string body = R"({"messageId":")" + prefix + "-" + std::to_string(i) + R"(","status":")" +
+                       (i < failed ? "undelivered" : "delivered") + R"(","to":"+447700900123","timestamp":")" +
+                       stamp + R"("})";
+    ok += c.post("/webhooks/smspm", body).status == 200 ? 1 : 0;
+  }
+  return ok;
 }
 
 std::string read_file(const std::string& path) {

@@ -93,6 +93,11 @@ std::string raw_exchange(int port, const std::vector<std::string>& pieces, const
 /// The status code of a raw HTTP answer ("HTTP/1.1 431 ..." → 431), 0 if none.
 int status_of(std::string_view raw_response);
 
+/// Posts `total` SMSPM reports stamped now (inside any rate rule's window), ids
+/// `<prefix>-0`..; the first `failed` are undelivered, the rest delivered. Returns how many
+/// were answered 200.
+int post_reports_now(client& c, const std::string& prefix, int total, int failed);
+
 /// A whole file's bytes ("" when it cannot be read); writing replaces the file.
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);

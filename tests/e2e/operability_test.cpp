@@ -10,7 +10,6 @@
 #include <pqxx/pqxx>
 
 #include <csignal>
-#include <ctime>
 #include <filesystem>
 #include <cstdlib>
 #include <fstream>
@@ -397,17 +396,7 @@ TEST(operability, rate_rules_firing_show_in_metrics) {
   d.start();
   ASSERT_TRUE(d.wait_ready()) << d.log();
   client c(d.port());
-  // Reports of this minute, inside the rules' window.
-  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  for (int i = 0; i < 20; ++i) {
-    std::string status = i < 4 ? "undelivered" : "delivered";  // 20% failed
-    ASSERT_EQ(c.post("/webhooks/smspm", R"({"messageId":"rr-)" + std::to_string(i) + R"(","status":")" + status +
-                                            R"(","to":"+447700900123","timestamp":")" + stamp + R"("})")
-                  .status,
-              200);
-  }
+  ASSERT_EQ(post_reports_now(c, "rr", 20, 4), 20);  // 20% failed
   std::string m;
   for (int i = 0; i < 200; ++i) {
     m = c.get("/metrics").body;

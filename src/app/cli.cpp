@@ -37,9 +37,10 @@ const std::map<std::string, command>& commands() {
       {"serve", {"dlrd serve [--config FILE]",
                  "Receive delivery reports over HTTP, spool them durably and write them to PostgreSQL.\n"
                  "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready.\n"
-                 "SIGHUP re-reads the file: webhooks and their auth, profiles, api.auth, alert rules,\n"
-                 "log.level, shutdown.* and the TLS certificate change live; keys that need a restart\n"
-                 "are named in the log; an invalid file is refused and the running configuration kept.\n"
+                 "SIGHUP re-reads the file: webhooks and their auth, profiles, api.auth, alert sinks and\n"
+                 "rules, expiry, retention, log.*, shutdown.* and the TLS certificate change live; keys\n"
+                 "that need a restart are named in the log; an invalid file is refused and the running\n"
+                 "configuration kept.\n"
                  "Prometheus metrics: GET /metrics."}},
       {"migrate", {"dlrd migrate [--config FILE]",
                    "Apply the missing schema migrations to the configured database, in order."}},

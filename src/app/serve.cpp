@@ -311,8 +311,9 @@ class unknown_words {
 };
 
 /// SIGHUP: reads the file again with the same loader. An invalid file is refused as a
-/// whole; a valid one has its live keys (log.level, shutdown.*, rules, profiles, webhooks and their auth) applied, and changed
-/// keys that need a restart are named. Returns false when the file was refused.
+/// whole; a valid one has its live keys (log.*, shutdown.*, alerts but their failed statuses, rules, profiles,
+/// webhooks and their auth, api.auth, expiry, retention, the TLS files) taken into `current` for the caller to
+/// apply, and changed keys that need a restart are named. Returns false when the file was refused.
 bool reload(daemon_config& current, const std::string& path) {
   daemon_config next;
   try {

@@ -377,8 +377,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   spdlog::info("dlrd starting: listen {}:{}, {} writer(s), spool {} at {}", config.listen.address,
                config.listen.port, config.store.workers, config.spool.kind, config.spool.dir);
 
+  const auto db_url = store::connection_string(config.database);  // the database section needs a restart
   if (config.database.migrate_on_start) {
-    for (const auto& name : store::migrate(store::connection_string(config.database))) spdlog::info("applied migration {}", name);
+    for (const auto& name : store::migrate(db_url)) spdlog::info("applied migration {}", name);
   }
   if (!schema_acceptable(config.database)) return 1;
 
@@ -397,7 +398,7 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   // Notices go out and rate rules run on connections of their own: never in the ingest path.
   live_alerts alerts(config.database, config.alerts, registry);
   alerts.start();
-  store::rule_runner rules(config.rules, store::connection_string(config.database));
+  store::rule_runner rules(config.rules, db_url);
   rules.on_round([&registry, known = std::set<std::string>{}](const store::rule_evaluation& round) mutable {
     auto firing = [&registry](const std::string& rule) -> metrics::gauge& {
       return registry.get_gauge("dlrd_rate_rules_firing",
@@ -420,8 +421,8 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   });
   rules.start();
   // ---- status API: the service answers /v1/messages; the leader runs expiry and retention.
-  status::service status_api(config.status_api, store::connection_string(config.database));
-  status::leader_jobs_runner status_jobs(config.expiry, config.retention, store::connection_string(config.database),
+  status::service status_api(config.status_api, db_url);
+  status::leader_jobs_runner status_jobs(config.expiry, config.retention, db_url,
                                          spool_sink(*journal));
   status_jobs.start();
   // ---- end status API
@@ -455,7 +456,7 @@ int serve(const daemon_config& initial, const std::string& config_path) {
     register_status_gauges(registry, status_api);
   }
   // ---- insights: stats API and the dashboard page (read-only; cached answers)
-  insights::stats_service stats(store::connection_string(config.database));
+  insights::stats_service stats(db_url);
   handling.api_routes.push_back(http::api_route{"/v1/stats/", [&stats](const http::request& req) {
     if (req.method() != boost::beast::http::verb::get) {
       auto res = http::handler::error(req.version(), boost::beast::http::status::method_not_allowed,

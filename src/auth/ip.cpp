@@ -30,12 +30,6 @@ ip_address from_asio(const asio_ip::address& a) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// An X-Forwarded-For entry: an address, "[v6]" or "[v6]:port", or "v4:port" as some
 /// proxies write it.
 std::optional<ip_address> parse_forwarded(std::string_view entry) {

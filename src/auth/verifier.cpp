@@ -20,12 +20,6 @@ std::string_view header(const request& req, std::string_view name) {
   return it == req.end() ? std::string_view{} : std::string_view(it->value());
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 /// Whether `presented` equals any of `secrets`. Every secret is compared, so the time
 /// taken does not tell which one (or whether one) matched.
 bool matches_any(std::string_view presented, const std::vector<std::string>& secrets) {
@@ -37,10 +31,10 @@ bool matches_any(std::string_view presented, const std::vector<std::string>& sec
 /// The credentials of `Authorization: <scheme> <credentials>` (scheme case-insensitive, RFC 9110);
 /// empty when the header is absent or uses another scheme.
 std::string_view authorization(const request& req, std::string_view scheme) {
-  auto value = trim(header(req, "Authorization"));
+  auto value = detail::trim(header(req, "Authorization"));
   auto space = value.find(' ');
   if (space == std::string_view::npos || !detail::iequals(value.substr(0, space), scheme)) return {};
-  return trim(value.substr(space + 1));
+  return detail::trim(value.substr(space + 1));
 }
 
 enum class freshness { fresh, stale, malformed };
@@ -68,14 +62,15 @@ std::string joined(const failures& f) {
 }
 
 bool is_form(const request& req) {
-  auto type = header(req, "Content-Type");
-  return detail::iequals(trim(type.substr(0, type.find(';'))), "application/x-www-form-urlencoded");
+  std::string lowered;
+  return decode::media_type_of(header(req, "Content-Type"), lowered) == "application/x-www-form-urlencoded";
 }
 
 }  // namespace
 
 struct verifier::impl {
   auth_config config;
+  bool empty = true;  // no check configured: asked on every request, so decided once
   std::vector<std::string> basic_credentials;  // "user:password", as the header carries them
   std::vector<detail::ed25519_key> telnyx_keys;
   std::vector<detail::ip_network> allow;
@@ -116,8 +111,8 @@ struct verifier::impl {
   }
 
   static void check_hmac(const hmac_config& c, const check_input& in, failures& f) {
-    auto signature = trim(header(in.req, c.header));
-    auto timestamp = c.timestamp_header.empty() ? std::string_view{} : trim(header(in.req, c.timestamp_header));
+    auto signature = detail::trim(header(in.req, c.header));
+    auto timestamp = c.timestamp_header.empty() ? std::string_view{} : detail::trim(header(in.req, c.timestamp_header));
     if (signature.empty()) {
       f.emplace_back("hmac: missing signature");
       return;
@@ -152,7 +147,7 @@ struct verifier::impl {
   }
 
   static void check_twilio(const twilio_config& c, const check_input& in, failures& f) {
-    auto signature = trim(header(in.req, "X-Twilio-Signature"));
+    auto signature = detail::trim(header(in.req, "X-Twilio-Signature"));
     if (signature.empty()) {
       f.emplace_back("twilio: missing signature");
       return;
@@ -186,8 +181,8 @@ struct verifier::impl {
   }
 
   void check_telnyx(const telnyx_config& c, const check_input& in, failures& f) const {
-    auto signature = trim(header(in.req, "telnyx-signature-ed25519"));
-    auto timestamp = trim(header(in.req, "telnyx-timestamp"));
+    auto signature = detail::trim(header(in.req, "telnyx-signature-ed25519"));
+    auto timestamp = detail::trim(header(in.req, "telnyx-timestamp"));
     if (signature.empty()) {
       f.emplace_back("telnyx: missing signature");
       return;
@@ -231,6 +226,7 @@ struct verifier::impl {
 };
 
 verifier::verifier(auth_config config) : impl_(std::make_unique<impl>()) {
+  impl_->empty = config.empty();
   for (const auto& b : config.basic) impl_->basic_credentials.push_back(b.user + ":" + b.password);
   if (config.hmac && !detail::known_hmac_algorithm(config.hmac->algorithm)) {
     throw std::invalid_argument("auth: unknown HMAC algorithm '" + config.hmac->algorithm + "'");
@@ -268,7 +264,7 @@ verdict verifier::check(const check_input& in) const {
   return {f.empty(), joined(f)};
 }
 
-bool verifier::empty() const { return !impl_ || impl_->config.empty(); }
+bool verifier::empty() const { return !impl_ || impl_->empty; }
 
 std::string_view verifier::label_of(const verdict& v) {
   if (v.ok) return {};

@@ -105,6 +105,14 @@ void section::read(std::string_view key, std::string& out) {
   else out = *v;
 }
 
+std::optional<std::string> section::read_optional(std::string_view key) {
+  const bool present = has(key);
+  std::string text;
+  read(key, text);  // marks the key as known, present or not
+  if (!present) return std::nullopt;
+  return text;
+}
+
 void section::read(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
   DLRD_SCALAR_OR_RETURN(key, n)
   const auto& s = n.Scalar();

@@ -214,17 +214,14 @@ class report_reader {
     return true;
   }
 
-  bool text_field(const field_paths& paths, std::size_t max_bytes, std::optional<std::string>& out,
-                  std::string* found_name = nullptr) {
+  bool text_field(const field_paths& paths, std::size_t max_bytes, std::optional<std::string>& out) {
     std::string name;
     const json* v = find(paths, name);
-    if (found_name) *found_name = name;
     if (!v) return true;
     return text(name, *v, max_bytes, out);
   }
 
   bool receipt() {
-    std::optional<std::string> text_value;
     std::string name;
     if (p_.receipt.empty()) return true;
     const json* v = find(p_.receipt, name);
@@ -300,8 +297,7 @@ class report_reader {
         continue;
       }
       std::optional<std::string> part;
-      std::string found;
-      if (!text_field({std::string(key)}, max_message_id_bytes, part, &found)) return false;
+      if (!text_field({std::string(key)}, max_message_id_bytes, part)) return false;
       if (!part) return fail(key, std::string(key) + " is missing (it is part of the message id)");
       id.append(*part);
     }
@@ -499,20 +495,6 @@ class report_reader {
   std::string receipt_name_;
 };
 
-/// Splits "statuses[].recipients[]" into {"statuses", "recipients"}.
-std::vector<std::string> batch_steps(std::string_view spec) {
-  std::vector<std::string> steps;
-  while (!spec.empty()) {
-    auto end = spec.find("[]");
-    auto step = spec.substr(0, end);
-    if (!step.empty() && step.front() == '.') step.remove_prefix(1);
-    if (!step.empty()) steps.emplace_back(step);
-    if (end == std::string_view::npos) break;
-    spec = spec.substr(end + 2);
-  }
-  return steps;
-}
-
 class batch_walker {
  public:
   batch_walker(const profile& p, const json* query, report::time_point received_at, decoded& out)
@@ -522,7 +504,7 @@ class batch_walker {
   std::optional<decode_error> walk(const json& root, bool flat) {
     std::vector<const json*> chain{&root};
     if (flat) return one(chain, "");
-    auto steps = batch_steps(p_.batch);
+    const auto& steps = p_.batch;
     if (steps.empty()) {
       if (root.is_object()) return one(chain, "");
       if (!root.is_array()) return decode_error{"body must be a JSON object or an array of objects", ""};
@@ -613,7 +595,7 @@ std::optional<json> fields_object(std::string_view text, std::string_view what, 
   }
   json obj = json::object();
   for (auto& [k, v] : *fields) {
-    if (!obj.contains(k)) obj[k] = std::move(v);
+    obj.emplace(std::move(k), std::move(v));  // the first occurrence of a name wins
   }
   return obj;
 }

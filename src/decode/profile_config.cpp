@@ -12,6 +12,20 @@ std::string_view builtin_profiles_yaml();
 
 namespace {
 
+/// Splits "statuses[].recipients[]" into {"statuses", "recipients"}.
+std::vector<std::string> batch_steps(std::string_view spec) {
+  std::vector<std::string> steps;
+  while (!spec.empty()) {
+    auto end = spec.find("[]");
+    auto step = spec.substr(0, end);
+    if (!step.empty() && step.front() == '.') step.remove_prefix(1);
+    if (!step.empty()) steps.emplace_back(step);
+    if (end == std::string_view::npos) break;
+    spec = spec.substr(end + 2);
+  }
+  return steps;
+}
+
 bool parse_offset(std::string_view text, int& minutes) {
   if (text == "UTC" || text == "Z" || text == "utc") {
     minutes = 0;
@@ -55,7 +69,7 @@ void parse_profile(config::section& s, profile& out) {
     if (bits == 0) s.error("encodings", "at least one encoding is needed");
     out.encodings = bits;
   }
-  s.read("batch", out.batch);
+  if (auto spec = s.read_optional("batch")) out.batch = batch_steps(*spec);
   s.read("max_batch", out.max_batch, 1, 100'000);
   if (auto f = s.child("fields")) {
     f->read_list("message_id", out.message_id);

@@ -8,8 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 
 namespace dlrd::http {
@@ -28,9 +26,10 @@ response make_json(unsigned version, bhttp::status code, std::string body) {
 
 using decode::path_of;
 
-/// At most one line per second per thread: a flood of bad callers must not flood the log.
+/// At most one line per second per thread: a flood of bad callers must not flood the log
+/// (nor cost a redacted copy of each target: `target` runs only for a line that is written).
 void auth_failure_log(std::string_view profile, std::string_view reason, std::string_view peer,
-                      const std::string& target) {
+                      const std::function<std::string()>& target) {
   thread_local auto last = std::chrono::steady_clock::time_point{};
   thread_local std::uint64_t suppressed = 0;
   auto now = std::chrono::steady_clock::now();
@@ -39,11 +38,10 @@ void auth_failure_log(std::string_view profile, std::string_view reason, std::st
     return;
   }
   last = now;
-  spdlog::warn("webhook {}: refused a caller from {} ({}) for {}{}", profile, peer, reason, target,
+  spdlog::warn("webhook {}: refused a caller from {} ({}) for {}{}", profile, peer, reason, target(),
                suppressed ? fmt::format(" ({} more refused since the last line)", suppressed) : std::string());
   suppressed = 0;
 }
-
 
 
 response method_not_allowed(const request& req, std::string_view allow) {
@@ -83,8 +81,9 @@ std::string_view handler::route_of(std::string_view target) {
 outcome handler::handle(const request& req, const request_context& ctx) const {
   auto path = path_of(req.target());
   outcome out;
-  if (config_.webhooks) {
-    auto table = config_.webhooks->get();
+  // One load of the (atomically swapped) table per request, for the webhooks and the API's auth.
+  const auto table = config_.webhooks ? config_.webhooks->get() : nullptr;
+  if (table) {
     if (auto m = table->find(path)) return webhook(req, ctx, *m->ep, m->token);
   }
   if (path == "/healthz" || path == "/readyz") {
@@ -118,18 +117,13 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
   }
   for (const auto& route : config_.api_routes) {
     if (path.starts_with(route.prefix)) {
-      if (config_.webhooks) {
-        auto table = config_.webhooks->get();
+      if (table) {
         if (!table->api_verifier().empty()) {
           auto verdict = table->api_verifier().check(auth::check_input{req, {}, ctx.peer_address, ctx.received_at});
           if (!verdict.ok) {
-            if (config_.on_auth_failure) config_.on_auth_failure("api", auth::verifier::label_of(verdict));
-            auth_failure_log("api", verdict.reason, ctx.peer_address,
-                             auth::redact_target(req.target(), table->api_auth()));
-            out.immediate = error(req.version(), bhttp::status::unauthorized, "unauthorized");
-            if (!table->api_auth().basic.empty()) {
-              out.immediate.set(bhttp::field::www_authenticate, R"(Basic realm="dlrd")");
-            }
+            out.immediate = unauthorized(req, ctx, "api", verdict,
+                                         [&] { return auth::redact_target(req.target(), table->api_auth()); },
+                                         !table->api_auth().basic.empty());
             return out;
           }
         }
@@ -148,6 +142,17 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
   return out;
 }
 
+response handler::unauthorized(const request& req, const request_context& ctx, std::string_view label,
+                               const auth::verdict& verdict, const std::function<std::string()>& redacted_target,
+                               bool basic) const {
+  if (config_.on_auth_failure) config_.on_auth_failure(label, auth::verifier::label_of(verdict));
+  auth_failure_log(label, verdict.reason, ctx.peer_address, redacted_target);
+  // One answer whatever failed: the caller learns nothing about which check it was.
+  auto res = error(req.version(), bhttp::status::unauthorized, "unauthorized");
+  if (basic) res.set(bhttp::field::www_authenticate, R"(Basic realm="dlrd")");
+  return res;
+}
+
 outcome handler::webhook(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
                          std::string_view token) const {
   outcome out;
@@ -161,12 +166,10 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
   if (!ep.verifier.empty()) {
     auto verdict = ep.verifier.check(auth::check_input{req, token, ctx.peer_address, ctx.received_at});
     if (!verdict.ok) {
-      if (config_.on_auth_failure) config_.on_auth_failure(profile.name, auth::verifier::label_of(verdict));
-      auth_failure_log(profile.name, verdict.reason, ctx.peer_address,
-                       auth::redact_target(req.target(), ep.config.auth, ep.token_segment));
-      // One answer whatever failed: the caller learns nothing about which check it was.
-      out.immediate = error(req.version(), bhttp::status::unauthorized, "unauthorized");
-      if (!ep.config.auth.basic.empty()) out.immediate.set(bhttp::field::www_authenticate, R"(Basic realm="dlrd")");
+      out.immediate = unauthorized(
+          req, ctx, profile.name, verdict,
+          [&] { return auth::redact_target(req.target(), ep.config.auth, ep.token_segment); },
+          !ep.config.auth.basic.empty());
       return out;
     }
   }

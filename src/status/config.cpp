@@ -11,13 +11,9 @@ using namespace std::chrono_literals;
 
 /// A duration that may be switched off with `null` (or `off`).
 void read_optional_duration(config::section& s, std::string_view key, std::optional<std::chrono::milliseconds>& out) {
-  if (!s.has(key)) {
-    std::string ignored;
-    s.read(key, ignored);  // marks the key as known
-    return;
-  }
-  std::string text;
-  s.read(key, text);
+  auto value = s.read_optional(key);
+  if (!value) return;
+  const auto& text = *value;
   if (text.empty() || text == "off" || text == "null") {
     out.reset();
     return;

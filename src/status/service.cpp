@@ -455,7 +455,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
   /// Registers waiters in one transaction: those already final (or unknown) are answered
   /// from a plain read; the rest are indexed in memory first, then registered in
   /// dlr_status_waiters and read again FOR SHARE (see sql/0008 for why nothing is lost).
-  void register_waiters(pqxx::connection& conn, std::vector<waiter_ptr> batch) {
+  void register_waiters(pqxx::connection& conn, const std::vector<waiter_ptr>& batch) {
     std::vector<std::string> ids;
     for (const auto& w : batch) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
     std::map<std::string, message_state> states;
@@ -520,22 +520,28 @@ struct service::impl : std::enable_shared_from_this<impl> {
       tx.commit();
     } catch (...) {
       // Not registered: these waiters could miss their wake-up, so they are refused.
-      std::vector<waiter_ptr> failed;
-      {
-        std::lock_guard lock(mutex);
-        for (const auto& w : later) {
-          if (w->answered) continue;
-          forget(w);
-          failed.push_back(w);
-        }
-      }
-      for (const auto& w : failed) {
-        ++refused;
-        w->done(unavailable("database unavailable, retry later"));
-      }
+      refuse_unanswered(later);
       throw;
     }
     apply(states);
+  }
+
+  /// Answers 503 to every waiter of `batch` not answered yet, and forgets it (the waiting
+  /// count and the index with it).
+  void refuse_unanswered(const std::vector<waiter_ptr>& batch) {
+    std::vector<waiter_ptr> failed;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& w : batch) {
+        if (w->answered) continue;
+        forget(w);
+        failed.push_back(w);
+      }
+    }
+    for (const auto& w : failed) {
+      ++refused;
+      w->done(unavailable("database unavailable, retry later"));
+    }
   }
 
   void worker() {
@@ -565,7 +571,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
           conn = std::make_unique<pqxx::connection>(url);
         }
         if (single) single->run(*conn);
-        else register_waiters(*conn, std::move(registrations));
+        else register_waiters(*conn, registrations);
       } catch (const std::exception& e) {
         spdlog::warn("status: request failed: {}", e.what());
         if (conn && !conn->is_open()) conn.reset();
@@ -573,6 +579,9 @@ struct service::impl : std::enable_shared_from_this<impl> {
           ++refused;
           single->done(unavailable("database unavailable, retry later"));
         }
+        // A connect or the first read failed before the waiters were answered or indexed:
+        // without this they would hold their place under max_waiters and never be answered.
+        refuse_unanswered(registrations);
       }
       lock.lock();
     }

@@ -34,14 +34,9 @@ std::optional<double> parse_share(std::string_view text) {
 }
 
 void read_share(config::section& s, std::string_view key, double& out) {
-  if (!s.has(key)) {
-    std::string ignored;
-    s.read(key, ignored);  // marks the key as known
-    return;
-  }
-  std::string text;
-  s.read(key, text);
-  if (text.empty()) return;  // a non-scalar was reported by read()
+  auto value = s.read_optional(key);
+  if (!value || value->empty()) return;  // absent, or a non-scalar reported by read()
+  const auto& text = *value;
   auto v = parse_share(text);
   if (!v) s.error(key, "expected a share between 0 and 1 (such as 0.05 or 5%), got '" + text + "'");
   else out = *v;

@@ -337,6 +337,26 @@ struct caller {
   }
 };
 
+TEST_F(status_test, a_long_poll_that_cannot_reach_the_database_is_refused_and_frees_its_place) {
+  dlrd::status::status_api_config c;
+  c.max_wait = 20s;
+  c.max_waiters = 1;
+  // Nothing listens on port 1: every connect fails at once.
+  dlrd::status::service api(c, "postgresql://postgres@127.0.0.1:1/dlrd?connect_timeout=2");
+  api.start();
+  caller client{api};
+  for (int i = 0; i < 3; ++i) {
+    auto waited = client.call("GET", "/v1/messages/w1?wait=15s");
+    ASSERT_EQ(waited.wait_for(10s), std::future_status::ready) << "a waiter was never answered";
+    auto a = waited.get();
+    EXPECT_EQ(a.status, 503);
+    // Refused for the database each time, never for a place still held by an earlier waiter.
+    EXPECT_NE(a.error.find("database unavailable"), std::string::npos) << a.error;
+  }
+  EXPECT_EQ(api.counters().waiting, 0u);
+  api.stop();
+}
+
 TEST_F(status_test, the_service_answers_lookups_sends_and_wakes_a_waiter_when_the_writer_commits) {
   dlrd::status::status_api_config c;
   c.max_wait = 20s;

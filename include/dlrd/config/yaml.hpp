@@ -54,6 +54,9 @@ class section {
   std::vector<std::string> keys() const;
   void read(std::string_view key, bool& out);
   void read(std::string_view key, std::string& out);  ///< ${ENV} expanded
+  /// The scalar (${ENV} expanded) when `key` is present, std::nullopt when absent; either way
+  /// the key counts as known. For values a module parses itself (shares, durations that may be off).
+  std::optional<std::string> read_optional(std::string_view key);
   void read(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max);
   void read(std::string_view key, int& out, int min, int max);
   void read(std::string_view key, std::size_t& out, std::size_t min, std::size_t max);

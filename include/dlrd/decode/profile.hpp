@@ -35,7 +35,7 @@ struct profile {
   /// Where the reports are inside a JSON body: steps of "path[]" separated by '.', e.g.
   /// "results[]" or "statuses[].recipients[]". Empty: the root object, or each element of a
   /// root array.
-  std::string batch;
+  std::vector<std::string> batch;  ///< the spec split into its steps at load: {"statuses", "recipients"}
   std::size_t max_batch = 1000;
 
   field_paths message_id, status, recipient, timestamp, error_code, sender, parts, cost, receipt;

@@ -95,6 +95,11 @@ class handler {
  private:
   outcome webhook(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
                   std::string_view token) const;
+  /// The 401 for a refused caller: counted under `label`, logged (rate-limited, target
+  /// redacted), one body whatever check failed; a Basic challenge when Basic is configured.
+  response unauthorized(const request& req, const request_context& ctx, std::string_view label,
+                        const auth::verdict& verdict, const std::function<std::string()>& redacted_target,
+                        bool basic) const;
 
   handler_config config_;
 };

@@ -352,6 +352,7 @@ class file_journal final : public journal {
     else if (disk_available_ > 0) floor = cursor_.seq;
     else if (group_in_flight_) floor = inflight_first_;
     if (!taken_.empty()) floor = std::min(floor, taken_.begin()->first);
+    floor = std::min(floor, unreadable_floor_);
     return std::max(persisted_checkpoint_, floor - 1);
   }
 
@@ -432,7 +433,7 @@ class file_journal final : public journal {
       std::vector<detail::decoded_record> decoded;
       std::string bytes;
       std::error_code ec;
-      detail::problem_kind problem = detail::problem_kind::none;
+      bool damaged = false;
       std::string reason;
       std::size_t used = 0;
       for (;;) {
@@ -440,21 +441,46 @@ class file_journal final : public journal {
         if (ec) break;
         used = 0;
         decoded.clear();
+        damaged = false;
         while (decoded.size() < want && used < bytes.size()) {
+          // Seqs increase by one, except across a gap that recovery left where damage was.
+          auto min_seq = decoded.empty() ? expected : decoded.back().seq + 1;
           detail::decoded_record r;
-          problem = detail::decode_record(std::string_view(bytes).substr(used), expected + decoded.size(), r, &reason);
-          if (problem != detail::problem_kind::none) break;
+          auto p = detail::decode_frame(std::string_view(bytes).substr(used), r, &reason);
+          if (p == detail::problem_kind::none && (r.seq < min_seq || r.seq > durable_last)) {
+            p = detail::problem_kind::corrupt;
+            reason = "record sequence out of order";
+          }
+          if (p == detail::problem_kind::torn && offset + bytes.size() < limit) break;  // continues past the chunk
+          if (p != detail::problem_kind::none) {
+            damaged = true;
+            break;
+          }
           decoded.push_back(r);
           used += r.size;
         }
         // A record larger than the chunk: read again with room for it.
-        if (problem == detail::problem_kind::torn && decoded.empty() && chunk < limit - offset) {
+        if (!damaged && decoded.empty() && used < bytes.size() && chunk < limit - offset) {
           chunk = limit - offset;
-          problem = detail::problem_kind::none;
           continue;
         }
-        if (problem == detail::problem_kind::torn && !decoded.empty()) problem = detail::problem_kind::none;
         break;
+      }
+      // Damage after some good records: hand those out first; the next round meets it at once.
+      if (damaged && !decoded.empty()) damaged = false;
+      // Damage at the cursor: look for the next valid record in the rest of the segment.
+      std::size_t resync_at = std::string_view::npos;
+      detail::decoded_record next;
+      if (!ec && damaged) {
+        ec = ops_->read(path, offset, limit - offset, bytes);
+        if (!ec) {
+          detail::seq_window w;
+          w.min = expected;
+          w.max = durable_last;
+          w.origin_seq = expected - 1;
+          w.base_seq = expected - 1;
+          resync_at = detail::find_record(bytes, 1, w, next);
+        }
       }
       lock.lock();
 
@@ -469,17 +495,24 @@ class file_journal final : public journal {
         taken_.emplace(r.seq, at);
       }
       cursor_.offset += used;
-      cursor_.seq += decoded.size();
+      if (!decoded.empty()) cursor_.seq = decoded.back().seq + 1;
       disk_available_ -= decoded.size();
-      if (problem != detail::problem_kind::none) {
-        // The disk changed under a synced record: skip the rest of this segment.
-        std::uint64_t lost = durable_last >= cursor_.seq ? durable_last - cursor_.seq + 1 : 0;
-        lost = std::min(lost, disk_available_);
-        spdlog::error("spool {}: {} in {} at offset {}; {} record(s) skipped", config_.dir, reason, path,
-                      cursor_.offset, lost);
+      if (damaged) {
+        // The disk changed under synced records. They never reach a writer, so the
+        // checkpoint must not pass them: the segment stays until the next start, whose
+        // recovery copies the damaged bytes aside and replays every valid record around them.
+        std::uint64_t skip_to = std::max(cursor_.seq, resync_at == std::string_view::npos ? durable_last + 1 : next.seq);
+        std::uint64_t bad_bytes = resync_at == std::string_view::npos ? limit - cursor_.offset : resync_at;
+        std::uint64_t lost = std::min<std::uint64_t>(skip_to - cursor_.seq, disk_available_);
+        ++stats_.corrupt_regions;
+        unreadable_floor_ = std::min(unreadable_floor_, cursor_.seq);
+        spdlog::error("spool {}: {} in {} at offset {}; {} byte(s) and up to {} record(s) (seq {}..{}) skipped; "
+                      "the checkpoint stays below seq {} until a restart sets them aside",
+                      config_.dir, reason, path, cursor_.offset, bad_bytes, lost, cursor_.seq, skip_to - 1,
+                      unreadable_floor_);
         disk_available_ -= lost;
-        cursor_.offset = limit;
-        cursor_.seq = durable_last + 1;
+        cursor_.offset += bad_bytes;
+        cursor_.seq = skip_to;
       }
     }
     if (disk_available_ == 0) {
@@ -530,6 +563,8 @@ class file_journal final : public journal {
   // Taken by a writer, not yet committed: seq -> when it became durable.
   std::map<std::uint64_t, clock::time_point> taken_;
   std::uint64_t persisted_checkpoint_ = 0;
+  // The lowest seq skipped as unreadable since the start: the checkpoint stays below it.
+  std::uint64_t unreadable_floor_ = ~std::uint64_t{0};
 
   std::map<std::uint64_t, segment> segments_;
   std::uint64_t live_bytes_ = 0;

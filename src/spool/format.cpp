@@ -89,8 +89,7 @@ void encode_record(std::string& out, std::uint64_t seq, std::string_view payload
   out.append(payload);
 }
 
-problem_kind decode_record(std::string_view bytes, std::uint64_t expected_seq, decoded_record& out,
-                           std::string* reason) {
+problem_kind decode_frame(std::string_view bytes, decoded_record& out, std::string* reason) {
   auto fail = [&](problem_kind k, const char* why) {
     if (reason) *reason = why;
     return k;
@@ -105,40 +104,162 @@ problem_kind decode_record(std::string_view bytes, std::uint64_t expected_seq, d
   if (get_u32(bytes.data() + 16) != record_crc(seq, length, payload)) {
     return fail(problem_kind::corrupt, "record checksum mismatch");
   }
-  if (seq != expected_seq) return fail(problem_kind::corrupt, "record sequence out of order");
   out.seq = seq;
   out.payload = payload;
   out.size = header_bytes + length;
   return problem_kind::none;
 }
 
-segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::uint64_t after) {
+problem_kind decode_record(std::string_view bytes, std::uint64_t expected_seq, decoded_record& out,
+                           std::string* reason) {
+  decoded_record r;
+  auto p = decode_frame(bytes, r, reason);
+  if (p != problem_kind::none) return p;
+  if (r.seq != expected_seq) {
+    if (reason) *reason = "record sequence out of order";
+    return problem_kind::corrupt;
+  }
+  out = r;
+  return problem_kind::none;
+}
+
+std::size_t find_record(std::string_view bytes, std::size_t from, const seq_window& w, decoded_record& out) {
+  const char magic[4] = {'D', 'L', 'R', '1'};
+  for (std::size_t at = from; at + header_bytes <= bytes.size(); ++at) {
+    // The cheap header checks first: magic, length, seq window; the checksum last.
+    auto hit = bytes.find(std::string_view(magic, 4), at);
+    if (hit == std::string_view::npos || hit + header_bytes > bytes.size()) break;
+    at = hit;
+    std::uint32_t length = get_u32(bytes.data() + at + 4);
+    if (length > max_record_payload || bytes.size() - at - header_bytes < length) continue;
+    std::uint64_t seq = get_u64(bytes.data() + at + 8);
+    if (seq < w.min || seq > w.max) continue;
+    auto reachable = [&](std::uint64_t base_seq, std::uint64_t base_end) {
+      return at >= base_end && (seq <= base_seq || seq - base_seq - 1 <= (at - base_end) / header_bytes);
+    };
+    if (!reachable(w.origin_seq, w.origin_end) && !reachable(w.base_seq, w.base_end)) continue;
+    if (decode_frame(bytes.substr(at), out) == problem_kind::none) return at;
+  }
+  return std::string_view::npos;
+}
+
+segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::uint64_t after,
+                          std::vector<frame_ref>* kept) {
   segment_scan s;
-  std::uint64_t expected = first_seq;
+  std::vector<frame_ref> frames;  // in file order
+  seq_window w;
+  w.min = first_seq;
+  w.origin_seq = first_seq - 1;
+  w.base_seq = first_seq - 1;
   std::size_t offset = 0;
-  bool found_after = false;
   while (offset < bytes.size()) {
+    // A record right where the previous one ended is taken on its checksum alone (a segment
+    // that recovery rewrote has seq gaps where damage was); past damage, the window applies.
     decoded_record r;
-    std::string reason;
-    auto p = decode_record(bytes.substr(offset), expected, r, &reason);
-    if (p != problem_kind::none) {
-      s.problem = p;
-      s.reason = reason + " at offset " + std::to_string(offset);
-      break;
+    std::size_t at = offset;
+    if (decode_frame(bytes.substr(offset), r) != problem_kind::none || r.seq < w.min || r.seq > w.max) {
+      at = find_record(bytes, offset + 1, w, r);
     }
-    if (s.records == 0) s.first_seq = r.seq;
-    s.last_seq = r.seq;
+    if (at == std::string_view::npos) break;
+    frames.push_back(frame_ref{at, r.size, r.seq});
+    offset = at + r.size;
+    if (r.seq > w.base_seq) {
+      w.base_seq = r.seq;
+      w.base_end = offset;
+    }
+  }
+
+  // Two valid records with one seq (a duplicated block, or a record inside another's
+  // payload found past damage): the later one is kept, the earlier becomes a bad region.
+  std::vector<std::size_t> by_seq(frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) by_seq[i] = i;
+  bool sorted = true;
+  for (std::size_t i = 1; i < frames.size(); ++i) sorted = sorted && frames[i - 1].seq < frames[i].seq;
+  std::vector<bool> dropped(frames.size(), false);
+  if (!sorted) {
+    s.in_order = false;
+    std::stable_sort(by_seq.begin(), by_seq.end(), [&](std::size_t a, std::size_t b) { return frames[a].seq < frames[b].seq; });
+    auto bytes_of = [&](std::size_t i) { return bytes.substr(frames[i].offset, frames[i].size); };
+    std::size_t keeper = by_seq.empty() ? 0 : by_seq[0];
+    for (std::size_t i = 1; i < by_seq.size(); ++i) {
+      auto next = by_seq[i];
+      if (frames[next].seq != frames[keeper].seq) {
+        keeper = next;
+        continue;
+      }
+      // A copy of the same record: keep the first. Different bytes: keep the later, so that a
+      // record-like text inside a damaged record's payload never shadows the real one.
+      if (bytes_of(keeper) == bytes_of(next)) {
+        dropped[next] = true;
+      } else {
+        dropped[keeper] = true;
+        keeper = next;
+      }
+    }
+    // Without its duplicates, is what remains still in file order?
+    std::uint64_t previous = 0;
+    bool ordered = true;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      if (dropped[i]) continue;
+      ordered = ordered && (previous == 0 || frames[i].seq > previous);
+      previous = frames[i].seq;
+    }
+    s.in_order = ordered;
+  }
+
+  auto describe_gap = [&](std::uint64_t from, std::uint64_t to) {
+    bad_region g;
+    g.offset = from;
+    g.bytes = to - from;
+    auto rest = bytes.substr(from, to - from);
+    decoded_record r;
+    std::string why;
+    auto p = decode_frame(bytes.substr(from), r, &why);
+    if (p == problem_kind::none) {
+      why = r.size <= rest.size() ? "duplicate or misplaced record seq " + std::to_string(r.seq)
+                                  : "record sequence out of order";
+    }
+    bool zeros = std::all_of(rest.begin(), rest.end(), [](char c) { return c == '\0'; });
+    if (to == bytes.size() && (p == problem_kind::torn || zeros)) g.kind = problem_kind::torn;
+    if (zeros) why = "zeroed bytes";
+    g.reason = why + " at offset " + std::to_string(from) + " (" + std::to_string(g.bytes) + " bytes)";
+    s.bad_bytes += g.bytes;
+    s.regions.push_back(std::move(g));
+  };
+  std::uint64_t end = 0;
+  bool found_after = false;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (dropped[i]) continue;
+    const auto& f = frames[i];
+    if (f.offset > end) describe_gap(end, f.offset);
+    end = f.offset + f.size;
+    if (s.records == 0 || f.seq < s.first_seq) s.first_seq = f.seq;
+    s.last_seq = std::max(s.last_seq, f.seq);
     ++s.records;
-    if (r.seq > after) {
-      if (!found_after) s.first_after_offset = offset;
+    if (f.seq > after) {
+      if (!found_after) s.first_after_offset = f.offset;
       found_after = true;
       ++s.records_after;
     }
-    offset += r.size;
-    ++expected;
   }
-  s.good_bytes = offset;
-  if (!found_after) s.first_after_offset = offset;
+  if (end < bytes.size()) describe_gap(end, bytes.size());
+  s.good_bytes = s.regions.empty() ? bytes.size() : s.regions.front().offset;
+  if (!found_after) s.first_after_offset = s.good_bytes;
+  if (!s.regions.empty()) {
+    bool only_torn_tail = s.regions.size() == 1 && s.regions.front().kind == problem_kind::torn && s.in_order;
+    s.problem = only_torn_tail ? problem_kind::torn : problem_kind::corrupt;
+    s.reason = s.regions.front().reason;
+    if (s.regions.size() > 1) s.reason += " and " + std::to_string(s.regions.size() - 1) + " more bad region(s)";
+  } else if (!s.in_order) {
+    s.problem = problem_kind::corrupt;
+    s.reason = "records out of sequence order";
+  }
+  if (kept) {
+    kept->clear();
+    for (auto i : by_seq) {
+      if (!dropped[i]) kept->push_back(frames[i]);
+    }
+  }
   return s;
 }
 
@@ -195,6 +316,8 @@ spool_scan scan_spool(file_ops& ops, const std::string& dir) {
       out.has_checkpoint_temp = true;
     } else if (name.find(".corrupt") != std::string::npos) {
       out.quarantine_files.push_back(name);
+    } else if (ends_with(name, rewrite_suffix)) {
+      out.rewrite_files.push_back(name);
     }
   }
   std::uint64_t previous_last = 0;

@@ -48,7 +48,14 @@ inspect_report inspect_spool(const std::string& dir) {
     info.unsent = s.scan.records_after;
     info.modified = modified_time(detail::join_path(dir, s.name));
     if (s.scan.problem != detail::problem_kind::none) {
-      info.problem = s.scan.reason;
+      // Every bad region, not only the first: the records after them are counted above.
+      if (s.overlaps) info.problem = s.scan.reason;
+      for (const auto& g : s.scan.regions) {
+        if (!info.problem.empty()) info.problem += "; ";
+        info.problem += (g.kind == detail::problem_kind::torn ? "torn: " : "corrupt: ") + g.reason;
+      }
+      if (!s.scan.in_order) info.problem += std::string(info.problem.empty() ? "" : "; ") + "records out of seq order";
+      info.bad_regions = s.overlaps ? 1 : s.scan.regions.size();
       ++r.corrupt_segments;
     }
     r.records += info.records;
@@ -76,7 +83,10 @@ std::string format_inspect(const inspect_report& r) {
     if (r.oldest_unsent_segment_modified) out += " in a segment last written " + format_time(*r.oldest_unsent_segment_modified);
   }
   out += "\n";
-  out += "corruption:  " + std::to_string(r.corrupt_segments) + " segment(s) with a torn or corrupt tail";
+  std::size_t regions = 0;
+  for (const auto& s : r.segments) regions += s.bad_regions;
+  out += "corruption:  " + std::to_string(r.corrupt_segments) + " segment(s) with " + std::to_string(regions) +
+         " torn or corrupt region(s)";
   if (!r.quarantine_files.empty()) out += ", " + std::to_string(r.quarantine_files.size()) + " quarantine file(s)";
   out += "\n";
   if (r.segments.empty()) return out;

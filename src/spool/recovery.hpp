@@ -29,9 +29,11 @@ struct recovered_spool {
   std::uint64_t replay_seq = 0;
 };
 
-/// Creates `dir` when missing, truncates a torn tail of the last segment, moves a bad
-/// tail of any other segment to a `.corrupt` side file, deletes empty and fully
-/// committed segments, and fills `report`. Throws std::system_error on an I/O error.
+/// Creates `dir` when missing, truncates a torn tail of the last segment (an incomplete
+/// last record with nothing valid after it), copies any other damage to a `.corrupt` side
+/// file and keeps every valid record around it (rewriting the segment when valid records
+/// follow the damage), deletes empty and fully committed segments, and fills `report`.
+/// Throws std::system_error on an I/O error.
 recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_report& report);
 
 }  // namespace dlrd::spool::detail

@@ -19,7 +19,11 @@ struct recovery_report {
   std::size_t segments = 0;                     ///< segment files kept after recovery
   std::uint64_t records = 0;                    ///< valid records found in all segments
   std::size_t torn_tails_truncated = 0;         ///< last segment cut back to its last whole record
-  std::size_t corrupt_segments_quarantined = 0; ///< bad tails moved to `<segment>.corrupt`
+  std::size_t corrupt_segments_quarantined = 0; ///< segments whose damaged bytes were copied to `<segment>.corrupt`
+  /// Damaged byte ranges that were not a torn tail: a record that fails its checksum or does
+  /// not frame, with valid records after it (or at the end of a segment that is not the
+  /// newest). Each is copied to a `.corrupt` file; the records around it are kept.
+  std::size_t corrupt_regions = 0;
   std::uint64_t bytes_truncated = 0;
   std::uint64_t bytes_quarantined = 0;
   std::size_t segments_deleted = 0;             ///< empty, or every record already committed

@@ -12,11 +12,12 @@ namespace dlrd::spool {
 struct segment_info {
   std::string name;
   std::uint64_t bytes = 0;
-  std::uint64_t records = 0;        ///< valid records before the first problem
+  std::uint64_t records = 0;        ///< valid records, before and after any damage
   std::uint64_t first_seq = 0;      ///< 0 when the segment holds no valid record
   std::uint64_t last_seq = 0;
   std::uint64_t unsent = 0;         ///< records after the checkpoint
-  std::string problem;              ///< empty, or what is wrong and at which offset
+  std::string problem;              ///< empty, or each bad region: what is wrong, its offset and size
+  std::size_t bad_regions = 0;      ///< torn or corrupt byte ranges (recovery keeps the records around them)
   std::chrono::system_clock::time_point modified{};
 };
 
@@ -30,7 +31,7 @@ struct inspect_report {
   std::uint64_t unsent_records = 0;            ///< after the checkpoint: what the next start replays
   std::optional<std::uint64_t> oldest_unsent_seq;
   std::optional<std::chrono::system_clock::time_point> oldest_unsent_segment_modified;
-  std::size_t corrupt_segments = 0;            ///< segments with a torn or corrupt tail
+  std::size_t corrupt_segments = 0;            ///< segments with a torn or corrupt region
   std::vector<std::string> quarantine_files;   ///< `*.corrupt` side files set aside by recovery
 };
 

@@ -40,6 +40,10 @@ struct stats {
   std::uint64_t appends_failed = 0;
   std::uint64_t groups_written = 0;    ///< file spool: group commits (one write each)
   std::uint64_t syncs = 0;             ///< file spool: fdatasync calls on segments
+  /// File spool: damaged byte ranges met while reading records back from a segment. The
+  /// records in them never reach a writer; the checkpoint stays below them until the next
+  /// start, whose recovery copies them to a `.corrupt` file.
+  std::uint64_t corrupt_regions = 0;
   /// When the appender last went round its loop (it wakes at least every checkpoint
   /// interval); an old value means it is stuck, e.g. in a write or fsync on a hung disk.
   /// The memory spool has no appender and reports the time of the snapshot.

@@ -13,6 +13,15 @@ std::int64_t ticks_now() { return std::chrono::steady_clock::now().time_since_ep
 
 }  // namespace
 
+report::quarantined_payload undecodable_spool_record(const spool::record& r) {
+  report::quarantined_payload q;
+  q.provider = "dlrd.spool";
+  q.reason = "spool: record passed its checksum but does not decode (written by another dlrd version?)";
+  q.content_type = "application/octet-stream";
+  q.body = r.payload;
+  return q;
+}
+
 writer_pool::writer_pool(spool::journal& journal, store::database_config db, store::store_config config,
                          metrics::registry* metrics)
     : journal_(journal), db_(std::move(db)), config_(config) {
@@ -24,6 +33,9 @@ writer_pool::writer_pool(spool::journal& journal, store::database_config db, sto
       metrics::latency_buckets());
   metrics->add_callback("dlrd_writer_reports_committed_total", "Spooled records committed in PostgreSQL by the writers.",
                         metrics::kind::counter, [this] { return static_cast<double>(rows_committed()); });
+  metrics->add_callback("dlrd_spool_records_undecodable_total",
+                        "Spooled records that passed their checksum but did not decode; kept raw in dlr_quarantine.",
+                        metrics::kind::counter, [this] { return static_cast<double>(undecodable_.load()); });
   metrics->add_callback("dlrd_db_errors_total", "Failed PostgreSQL write attempts (each is retried).",
                         metrics::kind::counter, [this] { return static_cast<double>(counters().errors); });
   metrics->add_callback("dlrd_db_reconnects_total", "PostgreSQL connections reopened after a writer's first.",
@@ -92,8 +104,12 @@ void writer_pool::run(std::size_t index) {
       if (auto rec = report::decode(r.payload)) {
         batch.push_back(std::move(*rec));
       } else {
-        // The spool's checksum passed, so this is a record from an incompatible build.
-        spdlog::error("spool record {} does not decode; skipped", r.seq);
+        // The spool's checksum passed: these are acked bytes, from an incompatible build.
+        // Committing the seq without them would destroy them; they are kept raw instead.
+        ++undecodable_;
+        spdlog::error("spool record {} ({} bytes) passed its checksum but does not decode; kept raw in dlr_quarantine",
+                      r.seq, r.payload.size());
+        batch.push_back(undecodable_spool_record(r));
       }
     }
     // The batch is retried until it commits: records taken from the spool are never

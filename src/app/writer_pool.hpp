@@ -13,13 +13,20 @@
 
 namespace dlrd::app {
 
+/// What a writer stores for a spooled record whose bytes passed the spool's checksum but do
+/// not decode (written by a dlrd with another record format): those raw bytes as a
+/// dlr_quarantine payload, never nothing. Provider "dlrd.spool"; the arrival time is
+/// unknown and left at the epoch, so that a replay after an unknown commit outcome meets
+/// the same row (sql/0012's key) instead of adding a second one and a second notice.
+report::quarantined_payload undecodable_spool_record(const spool::record& r);
+
 /// Thread-safety: start/stop from the controlling thread; the observers from any thread.
 class writer_pool {
  public:
   /// With `metrics` (which must outlive the pool), each batch is observed in
   /// dlrd_writer_batch_size and dlrd_writer_batch_seconds, and the writers' totals are
-  /// exposed as dlrd_db_errors_total, dlrd_db_reconnects_total and
-  /// dlrd_writer_reports_committed_total.
+  /// exposed as dlrd_db_errors_total, dlrd_db_reconnects_total,
+  /// dlrd_writer_reports_committed_total and dlrd_spool_records_undecodable_total.
   writer_pool(spool::journal& journal, store::database_config db, store::store_config config,
               metrics::registry* metrics = nullptr);
   ~writer_pool();
@@ -47,6 +54,7 @@ class writer_pool {
   store::store_config config_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> reports_committed_{0};
+  std::atomic<std::uint64_t> undecodable_{0};
   metrics::histogram* batch_size_ = nullptr;
   metrics::histogram* batch_seconds_ = nullptr;
   std::unique_ptr<std::atomic<std::int64_t>[]> loop_beats_;  // steady ticks, per writer

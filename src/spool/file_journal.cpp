@@ -468,6 +468,10 @@ class file_journal final : public journal {
       }
       // Damage after some good records: hand those out first; the next round meets it at once.
       if (damaged && !decoded.empty()) damaged = false;
+      if (!ec && !damaged && decoded.empty()) {
+        damaged = true;  // nothing readable where synced records should be: never spin on it
+        reason = "segment shorter than its synced size";
+      }
       // Damage at the cursor: look for the next valid record in the rest of the segment.
       std::size_t resync_at = std::string_view::npos;
       detail::decoded_record next;

@@ -24,9 +24,10 @@ struct store_config {
   std::chrono::milliseconds batch_linger{5};        ///< wait for a fuller batch at most this long
   std::chrono::milliseconds retry_backoff_max{5000};
   bool history = true;                              ///< write dlr_events
-  /// false commits asynchronously. Not crash-safe yet: the spool trims a record once its
-  /// commit returns, before PostgreSQL has flushed it; it needs the checkpoint to wait for
-  /// the WAL flush position (pg_current_wal_flush_lsn) first.
+  /// Must be true: parse() refuses false, since the spool trims a record once its commit
+  /// returns, before an asynchronous commit is flushed (a PostgreSQL crash would lose acked
+  /// reports). Allowing it needs the checkpoint to wait for the WAL flush position
+  /// (pg_current_wal_flush_lsn) first.
   bool synchronous_commit = true;
   /// Statuses whose first arrival writes a failure notice to dlr_alert_outbox. Set by the
   /// app from the alert configuration; not read from the `store` section.

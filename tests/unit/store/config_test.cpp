@@ -22,7 +22,7 @@ store:
   batch_linger: 20ms
   retry_backoff_max: 1m
   history: false
-  synchronous_commit: false
+  synchronous_commit: true
 )yaml";
 
 void load(const std::string& text, database_config& db, store_config& st) {
@@ -50,7 +50,20 @@ TEST(store_config, every_key_is_read) {
   EXPECT_EQ(st.batch_linger, std::chrono::milliseconds(20));
   EXPECT_EQ(st.retry_backoff_max, std::chrono::minutes(1));
   EXPECT_FALSE(st.history);
-  EXPECT_FALSE(st.synchronous_commit);
+  EXPECT_TRUE(st.synchronous_commit);
+}
+
+TEST(store_config, asynchronous_commit_is_refused_naming_the_key_and_the_acked_data_it_would_lose) {
+  database_config db;
+  store_config st;
+  try {
+    load("store:\n  synchronous_commit: false\n", db, st);
+    FAIL() << "expected a config_error";
+  } catch (const dlrd::config::config_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("store.synchronous_commit"), std::string::npos) << what;
+    EXPECT_NE(what.find("acknowledged"), std::string::npos) << what;
+  }
 }
 
 TEST(store_config, url_file_reads_the_secret_from_a_file) {

@@ -31,6 +31,9 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace dlrd::http {
 
@@ -145,6 +148,67 @@ asio::awaitable<void> write_and_read(Stream& stream, beast::tcp_stream& tcp, clo
   }
   out.status = static_cast<int>(parser.get().result_int());
   if (out.status == 0) out.error = "reading the answer: no status line";
+}
+
+/// A name lookup on a thread of its own: getaddrinfo cannot be interrupted, so the caller
+/// stops waiting at its deadline and the thread finishes (and frees this) on its own.
+struct lookup {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::vector<tcp::endpoint> endpoints;
+  std::string error;
+};
+
+/// Lookups still running, the abandoned ones included; bounded so that a resolver that
+/// hangs cannot pile up threads.
+std::atomic<int> lookups_running{0};
+constexpr int max_lookups_running = 16;
+
+struct resolved {
+  std::vector<tcp::endpoint> endpoints;
+  std::string error;  ///< empty on success
+};
+
+/// Resolves `host` before `deadline` (or `cancel`), whatever getaddrinfo does.
+resolved resolve_before(const std::string& host, std::uint16_t port, clock::time_point deadline,
+                        const std::atomic<bool>* cancel) {
+  beast::error_code ec;
+  auto literal = asio::ip::make_address(host, ec);
+  if (!ec) return {{tcp::endpoint(literal, port)}, {}};
+  if (lookups_running.fetch_add(1) >= max_lookups_running) {
+    lookups_running.fetch_sub(1);
+    return {{}, "resolving " + host + ": " + std::to_string(max_lookups_running) + " earlier lookups still running"};
+  }
+  auto state = std::make_shared<lookup>();
+  try {
+    std::thread([state, host, port] {
+      asio::io_context ioc;
+      tcp::resolver resolver(ioc);
+      beast::error_code error;
+      auto results = resolver.resolve(host, std::to_string(port), error);  // getaddrinfo, on this thread
+      {
+        std::lock_guard lock(state->mutex);
+        if (error) state->error = error.message();
+        for (const auto& entry : results) state->endpoints.push_back(entry.endpoint());
+        state->done = true;
+      }
+      state->done_cv.notify_all();
+      lookups_running.fetch_sub(1);
+    }).detach();
+  } catch (const std::system_error& e) {
+    lookups_running.fetch_sub(1);
+    return {{}, "resolving " + host + ": " + e.what()};
+  }
+  std::unique_lock lock(state->mutex);
+  while (!state->done) {
+    if (cancel != nullptr && cancel->load()) return {{}, "cancelled"};
+    auto now = clock::now();
+    if (now >= deadline) return {{}, "resolving " + host + ": timeout"};
+    state->done_cv.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(50)));
+  }
+  if (!state->error.empty()) return {{}, "resolving " + host + ": " + state->error};
+  return {std::move(state->endpoints), {}};
 }
 
 }  // namespace
@@ -263,29 +327,30 @@ post_result client::post(const post_request& request, const std::atomic<bool>* c
   auto deadline = start + request.timeout;
   auto connect_deadline = std::min(deadline, start + request.connect_timeout);
 
+  // Not asio's async_resolve: its getaddrinfo runs on a private thread that the
+  // io_context's destructor joins, so a hung lookup would outlive every deadline.
+  auto addresses = resolve_before(u->host, u->port, connect_deadline, cancel);
+  if (!addresses.error.empty()) {
+    out.error = addresses.error;
+    return out;
+  }
+  std::vector<tcp::endpoint> allowed;
+  std::string refused;
+  for (const auto& endpoint : addresses.endpoints) {
+    auto why = request.allow_private ? std::nullopt : refusal(endpoint.address());
+    if (why) {
+      if (refused.empty()) refused = endpoint.address().to_string() + " (" + *why + ")";
+    } else {
+      allowed.push_back(endpoint);
+    }
+  }
+
   // Declared before the io_context: its destructor may destroy a coroutine still pending.
   exchange_state state;
   auto run = [&]() -> asio::awaitable<void> {
     auto& result = state.result;
     auto ex = co_await asio::this_coro::executor;
     beast::error_code ec;
-    tcp::resolver resolver(ex);
-    auto resolved = co_await resolver.async_resolve(u->host, std::to_string(u->port),
-                                                    asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      result.error = "resolving " + u->host + ": " + ec.message();
-      co_return;
-    }
-    std::vector<tcp::endpoint> allowed;
-    std::string refused;
-    for (const auto& entry : resolved) {
-      auto why = request.allow_private ? std::nullopt : refusal(entry.endpoint().address());
-      if (why) {
-        if (refused.empty()) refused = entry.endpoint().address().to_string() + " (" + *why + ")";
-      } else {
-        allowed.push_back(entry.endpoint());
-      }
-    }
     if (allowed.empty()) {
       result.error = refused.empty() ? "resolving " + u->host + ": no addresses"
                                      : "refused: " + u->host + " resolves to " + refused +
@@ -342,8 +407,8 @@ post_result client::post(const post_request& request, const std::atomic<bool>* c
     }
     if (ioc.stopped()) ioc.restart();
   }
-  // Leaving with work pending (cancel, or a resolve that outlived the deadline): the
-  // io_context's destructor destroys the coroutine and closes its socket.
+  // Leaving with work pending (cancel, or the deadline): the io_context's destructor
+  // destroys the coroutine and closes its socket; nothing it owns blocks.
   return state.result;
 }
 

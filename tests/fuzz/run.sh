@@ -17,6 +17,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_
 
 targets=(fuzz_smspm_json fuzz_profiles fuzz_record_codec)
 [[ -f "$root/tests/fuzz/fuzz_spool_reader.cpp" ]] && targets+=(fuzz_spool_reader)
+[[ -f "$root/tests/fuzz/fuzz_spool_recovery.cpp" ]] && targets+=(fuzz_spool_recovery)
 cmake --build "$build" --target "${targets[@]}" make_codec_seeds -j "$jobs"
 
 fuzz_bin="$build/tests/fuzz"

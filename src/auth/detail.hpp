@@ -29,9 +29,15 @@ std::string_view trim(std::string_view s);
 
 /// "sha1" | "sha256" | "sha512" (the names hmac_config::algorithm accepts).
 bool known_hmac_algorithm(std::string_view algorithm);
-/// HMAC of the concatenation of `parts`, raw bytes; empty on an OpenSSL failure (which no
-/// signature matches). Thread-safe.
-std::string hmac(std::string_view algorithm, std::string_view key, std::initializer_list<std::string_view> parts);
+/// HMAC of the concatenation of `parts`, raw bytes; std::nullopt on an unknown algorithm or
+/// an OpenSSL failure, which every caller treats as a refusal. Thread-safe.
+std::optional<std::string> hmac(std::string_view algorithm, std::string_view key,
+                                std::initializer_list<std::string_view> parts);
+/// SHA-256 of `data`, raw bytes; std::nullopt on an OpenSSL failure. Thread-safe.
+std::optional<std::string> sha256(std::string_view data);
+/// Test seam: when positive, counted down by each hmac() and sha256() call on this thread;
+/// the call that brings it to 0 fails as on an OpenSSL error.
+inline thread_local int digest_failure_at = 0;
 
 struct pkey_free {
   void operator()(EVP_PKEY* k) const;

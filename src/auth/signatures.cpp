@@ -27,24 +27,44 @@ struct md_ctx_free {
 
 bool known_hmac_algorithm(std::string_view algorithm) { return digest_name(algorithm) != nullptr; }
 
-std::string hmac(std::string_view algorithm, std::string_view key, std::initializer_list<std::string_view> parts) {
+namespace {
+
+bool injected_failure() { return digest_failure_at > 0 && --digest_failure_at == 0; }
+
+}  // namespace
+
+std::optional<std::string> hmac(std::string_view algorithm, std::string_view key,
+                                std::initializer_list<std::string_view> parts) {
   // Fetched once: an EVP_MAC is immutable and shared by every thread.
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   const char* digest = digest_name(algorithm);
-  if (mac == nullptr || digest == nullptr) return {};
+  if (mac == nullptr || digest == nullptr || injected_failure()) return std::nullopt;
   std::unique_ptr<EVP_MAC_CTX, mac_ctx_free> ctx(EVP_MAC_CTX_new(mac));
-  if (!ctx) return {};
+  if (!ctx) return std::nullopt;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
       OSSL_PARAM_construct_end(),
   };
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) return {};
+  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1) {
+    return std::nullopt;
+  }
   for (auto part : parts) {
-    if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size()) != 1) return {};
+    if (EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size()) != 1) {
+      return std::nullopt;
+    }
   }
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) return {};
+  if (EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1 || len == 0) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+std::optional<std::string> sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (injected_failure() || EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) != 1 || len == 0) {
+    return std::nullopt;
+  }
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 

@@ -61,9 +61,16 @@ std::string joined(const failures& f) {
   return out;
 }
 
-bool is_form(const request& req) {
-  std::string lowered;
-  return decode::media_type_of(header(req, "Content-Type"), lowered) == "application/x-www-form-urlencoded";
+/// Whether any of `macs` (one per secret; std::nullopt where it could not be computed) equals
+/// `presented`. Every one is compared; an empty presented MAC never matches.
+bool matches_any_mac(std::string_view presented, const std::vector<std::optional<std::string>>& macs) {
+  bool any = false;
+  for (const auto& mac : macs) any |= mac && !mac->empty() && constant_time_equal(presented, *mac);
+  return any && !presented.empty();
+}
+
+bool any_failed(const std::vector<std::optional<std::string>>& macs) {
+  return std::any_of(macs.begin(), macs.end(), [](const auto& m) { return !m; });
 }
 
 }  // namespace
@@ -110,7 +117,22 @@ struct verifier::impl {
     else if (!matches_any(token, config.bearer)) f.emplace_back("bearer: wrong token");
   }
 
-  static void check_hmac(const hmac_config& c, const check_input& in, failures& f) {
+  /// Whether the decoder will read query parameters that no check pins: every one but the
+  /// endpoint's token parameter, whose value the token check fixes to a configured secret.
+  bool reads_unsigned_query(const check_input& in) const {
+    if (!in.reads.query) return false;
+    auto fields = decode::parse_form(decode::query_of(in.req.target()));
+    if (!fields) return true;
+    const bool token_in_query = config.token && in.path_token.empty();
+    return std::any_of(fields->begin(), fields->end(),
+                       [&](const auto& kv) { return !token_in_query || kv.first != config.token->query_param; });
+  }
+
+  void check_hmac(const hmac_config& c, const check_input& in, failures& f) const {
+    if (reads_unsigned_query(in)) {
+      f.emplace_back("hmac: query string read as report data but not signed");
+      return;
+    }
     auto signature = detail::trim(header(in.req, c.header));
     auto timestamp = c.timestamp_header.empty() ? std::string_view{} : detail::trim(header(in.req, c.timestamp_header));
     if (signature.empty()) {
@@ -126,18 +148,19 @@ struct verifier::impl {
       signature.remove_prefix(c.prefix.size());
       presented = c.encoding == "base64" ? detail::base64_decode(signature) : detail::hex_decode(signature);
     }
-    if (!presented) {
+    if (!presented || presented->empty()) {
       f.emplace_back("hmac: malformed signature");
       return;
     }
     const std::string_view body = in.req.body();
-    bool valid = false;
+    std::vector<std::optional<std::string>> macs;
     for (const auto& secret : c.secrets) {
-      auto mac = c.timestamp_header.empty() ? detail::hmac(c.algorithm, secret, {body})
-                                            : detail::hmac(c.algorithm, secret, {timestamp, c.separator, body});
-      valid |= constant_time_equal(*presented, mac);
+      macs.push_back(c.timestamp_header.empty() ? detail::hmac(c.algorithm, secret, {body})
+                                                : detail::hmac(c.algorithm, secret, {timestamp, c.separator, body}));
     }
-    if (!valid) {
+    if (any_failed(macs)) {
+      f.emplace_back("hmac: signature could not be computed");
+    } else if (!matches_any_mac(*presented, macs)) {
       f.emplace_back("hmac: wrong signature");
     } else if (!c.timestamp_header.empty()) {
       auto state = check_timestamp(timestamp, in.now, c.window);
@@ -157,10 +180,15 @@ struct verifier::impl {
       f.emplace_back("twilio: malformed signature");
       return;
     }
-    // Form bodies are signed as their parameters sorted by name (then value), each name
-    // followed by its value; any other body is not part of the signature.
+    // A body the decoder reads as a form is signed as its parameters sorted by name (then
+    // value), each name followed by its value, whatever its Content-Type says; a body read
+    // any other way only through the URL's bodySHA256 parameter.
     std::string params;
-    if (is_form(in.req)) {
+    if (in.reads.body == decode::reading::body_as::json && !body_sha256_matches(in.req)) {
+      f.emplace_back("twilio: body read as report data but not signed (no matching bodySHA256)");
+      return;
+    }
+    if (in.reads.body == decode::reading::body_as::form) {
       auto fields = decode::parse_form(in.req.body());
       if (!fields) {
         f.emplace_back("twilio: malformed form body");
@@ -173,14 +201,28 @@ struct verifier::impl {
       }
     }
     const std::string_view target = in.req.target();
-    bool valid = false;
-    for (const auto& token : c.auth_tokens) {
-      valid |= constant_time_equal(*presented, detail::hmac("sha1", token, {c.public_base_url, target, params}));
-    }
-    if (!valid) f.emplace_back("twilio: wrong signature");
+    std::vector<std::optional<std::string>> macs;
+    for (const auto& token : c.auth_tokens) macs.push_back(detail::hmac("sha1", token, {c.public_base_url, target, params}));
+    if (any_failed(macs)) f.emplace_back("twilio: signature could not be computed");
+    else if (!matches_any_mac(*presented, macs)) f.emplace_back("twilio: wrong signature");
+  }
+
+  /// Twilio's scheme for a JSON body: the URL Twilio signs carries bodySHA256=<hex SHA-256>.
+  static bool body_sha256_matches(const request& req) {
+    auto fields = decode::parse_form(decode::query_of(req.target()));
+    if (!fields) return false;
+    auto it = std::find_if(fields->begin(), fields->end(), [](const auto& kv) { return kv.first == "bodySHA256"; });
+    if (it == fields->end()) return false;
+    auto presented = detail::hex_decode(it->second);
+    auto digest = detail::sha256(req.body());
+    return presented && digest && !digest->empty() && constant_time_equal(*presented, *digest);
   }
 
   void check_telnyx(const telnyx_config& c, const check_input& in, failures& f) const {
+    if (reads_unsigned_query(in)) {
+      f.emplace_back("telnyx: query string read as report data but not signed");
+      return;
+    }
     auto signature = detail::trim(header(in.req, "telnyx-signature-ed25519"));
     auto timestamp = detail::trim(header(in.req, "telnyx-timestamp"));
     if (signature.empty()) {
@@ -257,8 +299,8 @@ verdict verifier::check(const check_input& in) const {
   if (c.token) impl_->check_token(*c.token, in, f);
   if (!c.basic.empty()) impl_->check_basic(in, f);
   if (!c.bearer.empty()) impl_->check_bearer(in, f);
-  if (c.hmac) impl::check_hmac(*c.hmac, in, f);
-  if (c.twilio) impl::check_twilio(*c.twilio, in, f);
+  if (c.hmac) impl_->check_hmac(*c.hmac, in, f);
+  if (c.twilio) impl_->check_twilio(*c.twilio, in, f);
   if (c.telnyx) impl_->check_telnyx(*c.telnyx, in, f);
   if (c.ip) impl_->check_ip(in, f);
   return {f.empty(), joined(f)};

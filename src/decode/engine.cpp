@@ -614,36 +614,49 @@ std::string accepted_media(unsigned enc) {
 
 }  // namespace
 
+reading reading_of(const profile& p, const callback_input& in) {
+  using b = reading::body_as;
+  reading r;
+  r.query = !in.query.empty() && (p.encodings & query_string);
+  if (in.get) {
+    r.unsupported = !(p.encodings & query_string);
+  } else if (is_json_media(in.media_type) && (p.encodings & json_body)) {
+    r.body = b::json;
+  } else if (in.media_type == "application/x-www-form-urlencoded" && (p.encodings & form_body)) {
+    r.body = b::form;
+  } else if (in.media_type.empty() && trim(in.body).empty() && (p.encodings & query_string)) {
+    r.body = b::nothing;
+  } else if (in.media_type.empty() && (p.encodings & json_body)) {
+    r.body = b::json;  // some gateways omit Content-Type on JSON callbacks
+  } else if (in.media_type.empty() && (p.encodings & form_body)) {
+    r.body = b::form;
+  } else {
+    r.unsupported = true;
+  }
+  return r;
+}
+
 std::variant<decoded, profile_error> decode(const profile& p, const callback_input& in,
                                             report::time_point received_at) {
   decoded out;
   decode_error err;
   try {
+    const auto r = reading_of(p, in);
     std::optional<json> query;
-    if (!in.query.empty() && (p.encodings & query_string)) {
+    if (r.query) {
       query = fields_object(in.query, "query string", err);
       if (!query) return profile_error{err, false};
     }
-    enum { use_json, use_form, use_query } how;
-    if (in.get) {
-      if (!(p.encodings & query_string)) return profile_error{{"GET is not supported by this profile", ""}, true};
-      how = use_query;
-    } else if (is_json_media(in.media_type) && (p.encodings & json_body)) {
-      how = use_json;
-    } else if (in.media_type == "application/x-www-form-urlencoded" && (p.encodings & form_body)) {
-      how = use_form;
-    } else if (in.media_type.empty() && trim(in.body).empty() && (p.encodings & query_string)) {
-      how = use_query;
-    } else if (in.media_type.empty() && (p.encodings & json_body)) {
-      how = use_json;  // some gateways omit Content-Type on JSON callbacks
-    } else if (in.media_type.empty() && (p.encodings & form_body)) {
-      how = use_form;
-    } else {
+    if (r.unsupported && in.get) return profile_error{{"GET is not supported by this profile", ""}, true};
+    if (r.unsupported) {
       return profile_error{{"content type " + (in.media_type.empty() ? std::string("(none)") : std::string(in.media_type)) +
                                 " is not supported here; send " + accepted_media(p.encodings),
                             ""},
                            true};
     }
+    enum { use_json, use_form, use_query } how = r.body == reading::body_as::json   ? use_json
+                                                 : r.body == reading::body_as::form ? use_form
+                                                                                    : use_query;
     const json* q = query ? &*query : nullptr;
     batch_walker walker(p, how == use_query ? nullptr : q, received_at, out);
     std::optional<decode_error> e;

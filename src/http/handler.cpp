@@ -119,7 +119,10 @@ outcome handler::handle(const request& req, const request_context& ctx) const {
     if (path.starts_with(route.prefix)) {
       if (table) {
         if (!table->api_verifier().empty()) {
-          auto verdict = table->api_verifier().check(auth::check_input{req, {}, ctx.peer_address, ctx.received_at});
+          // The API reads no report data from its query string (it selects what to show);
+          // a body it reads is raw bytes.
+          auto verdict = table->api_verifier().check(auth::check_input{
+              req, {}, ctx.peer_address, ctx.received_at, decode::reading{decode::reading::body_as::json, false, false}});
           if (!verdict.ok) {
             out.immediate = unauthorized(req, ctx, "api", verdict,
                                          [&] { return auth::redact_target(req.target(), table->api_auth()); },
@@ -163,8 +166,17 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     out.immediate = method_not_allowed(req, takes_get ? "GET, POST" : "POST");
     return out;
   }
+  auto content_type = req[bhttp::field::content_type];
+  std::string lowered;
+  decode::callback_input in;
+  in.get = is_get;
+  in.media_type = decode::media_type_of(content_type, lowered);
+  in.query = decode::query_of(req.target());
+  in.body = req.body();
   if (!ep.verifier.empty()) {
-    auto verdict = ep.verifier.check(auth::check_input{req, token, ctx.peer_address, ctx.received_at});
+    // The checks are told what the decoder will read, so that a signature covers all of it.
+    auto verdict = ep.verifier.check(
+        auth::check_input{req, token, ctx.peer_address, ctx.received_at, decode::reading_of(profile, in)});
     if (!verdict.ok) {
       out.immediate = unauthorized(
           req, ctx, profile.name, verdict,
@@ -173,13 +185,6 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
       return out;
     }
   }
-  auto content_type = req[bhttp::field::content_type];
-  std::string lowered;
-  decode::callback_input in;
-  in.get = is_get;
-  in.media_type = decode::media_type_of(content_type, lowered);
-  in.query = decode::query_of(req.target());
-  in.body = req.body();
   auto decoded = decode::decode(profile, in, ctx.received_at);
   spool_action action;
   if (auto* ok = std::get_if<decode::decoded>(&decoded)) {
@@ -208,9 +213,10 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     q.reason = err.error.reason;
     q.field = err.error.field;
     // A GET's report is its target (path and query string), kept with no content type: that
-    // is what `dlrd quarantine replay` decodes again after a profile fix.
+    // is what `dlrd quarantine replay` decodes again after a profile fix. Its secrets (the
+    // {token} segment, ?token= and the like) are blanked as in the log lines.
     q.content_type = is_get ? std::string() : std::string(content_type);
-    q.body = is_get ? std::string(req.target()) : req.body();
+    q.body = is_get ? auth::redact_target(req.target(), ep.config.auth, ep.token_segment) : req.body();
     q.received_at = ctx.received_at;
     action.records.emplace_back(std::move(q));
     // 200 even so: many gateways treat 4xx as permanent and would drop the report.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <dlrd/config/yaml.hpp>
+#include <dlrd/decode/profile.hpp>
 #include <dlrd/report/report.hpp>
 
 #include <boost/beast/http/message.hpp>
@@ -47,7 +48,8 @@ struct hmac_config {
   bool operator==(const hmac_config&) const = default;
 };
 
-/// Twilio's X-Twilio-Signature: base64(HMAC-SHA1(auth token, public URL + sorted form params)).
+/// Twilio's X-Twilio-Signature: base64(HMAC-SHA1(auth token, public URL + sorted form params));
+/// a non-form body is signed through the URL's bodySHA256 parameter (hex SHA-256 of the body).
 struct twilio_config {
   std::vector<std::string> auth_tokens;
   /// The scheme and host the gateway called ("https://dlr.example.com"); TLS usually ends at
@@ -95,6 +97,13 @@ struct check_input {
   std::string_view path_token;    ///< the route's {token} segment; empty when it has none
   std::string_view peer_address;  ///< the TCP peer, textual IP
   report::time_point now;
+  /// What the decoder will read of `req` as report data (decode::reading_of). A signature
+  /// check refuses a request whose read parts its scheme does not sign: hmac and telnyx sign
+  /// the body only, so a query string read as report data (beyond the endpoint's own token
+  /// parameter) is refused; twilio signs the URL and the form parameters, so a body read as
+  /// JSON is refused unless the URL carries its bodySHA256. The default, for callers that
+  /// do not decode, reads a raw body and the query string: every signature must cover both.
+  decode::reading reads{decode::reading::body_as::json, true, false};
 };
 
 struct verdict {

@@ -69,6 +69,19 @@ struct callback_input {
   std::string_view body;
 };
 
+/// What decode() reads of a callback, decided before anything is parsed: signature checks
+/// use it to refuse a request whose read parts their scheme does not sign.
+struct reading {
+  enum class body_as { nothing, json, form };
+  body_as body = body_as::nothing;
+  /// The query string's fields are read: as the report (GET, empty POST) or as the fields a
+  /// JSON or form body lacks.
+  bool query = false;
+  /// The method or media type is not one the profile takes (405/415): the body is not read.
+  bool unsupported = false;
+};
+reading reading_of(const profile& p, const callback_input& in);
+
 /// A decoded request: its reports, and the status words the profile did not know (kept raw,
 /// read as pending).
 struct decoded {

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <dlrd/auth/auth.hpp>
+#include <dlrd/decode/form.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,10 +37,31 @@ struct call {
   std::string_view path_token{};
   std::string_view peer = "203.0.113.7";
   report::time_point now = at(now_seconds);
+  /// What the decoder reads; unset: what a profile taking JSON, forms and query strings
+  /// would read of the request, as the handler tells the verifier.
+  std::optional<decode::reading> reads{};
 };
 
+/// What a profile taking `encodings` (decode::encoding bits) reads of `req`.
+inline decode::reading reading_for(unsigned encodings, const request& req) {
+  decode::profile p;
+  p.encodings = encodings;
+  std::string lowered;
+  auto content_type = req.find(http::field::content_type);
+  decode::callback_input in;
+  in.get = req.method() == http::verb::get;
+  in.media_type = decode::media_type_of(content_type == req.end() ? std::string_view{} : content_type->value(), lowered);
+  in.query = decode::query_of(req.target());
+  in.body = req.body();
+  return decode::reading_of(p, in);
+}
+
+inline decode::reading reading_of_every_encoding(const request& req) {
+  return reading_for(decode::json_body | decode::form_body | decode::query_string, req);
+}
+
 inline verdict check(const auth_config& config, const request& req, call c = {}) {
-  return verifier(config).check({req, c.path_token, c.peer, c.now});
+  return verifier(config).check({req, c.path_token, c.peer, c.now, c.reads ? *c.reads : reading_of_every_encoding(req)});
 }
 
 inline std::string base64(std::string_view raw) {
@@ -72,6 +95,13 @@ inline std::string openssl_hmac(std::string_view algorithm, std::string_view key
   unsigned len = 0;
   HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
        out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+inline std::string openssl_sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 

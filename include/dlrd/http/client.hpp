@@ -40,7 +40,10 @@ struct post_request {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers, e.g. Authorization
   bool allow_private = false;                                ///< skip the SSRF guard
-  std::chrono::milliseconds connect_timeout{5000};           ///< resolve + TCP connect
+  /// Name lookup + TCP connect. A lookup still running then is abandoned: getaddrinfo
+  /// cannot be interrupted, so it finishes on a thread of its own (at most 16 such threads;
+  /// past that a post fails at once).
+  std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{10000};                  ///< the whole exchange, connect included
 };
 

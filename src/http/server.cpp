@@ -4,6 +4,8 @@
 
 #include <dlrd/http/server.hpp>
 
+#include <dlrd/http/framing.hpp>
+
 #include <dlrd/metrics/metrics.hpp>
 
 #include <dlrd/report/codec.hpp>
@@ -60,7 +62,6 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using request_parser = bhttp::request_parser<bhttp::string_body>;
 using tls_stream = ssl::stream<tcp::socket&>;
 
 namespace {
@@ -125,64 +126,11 @@ auto async_answer(std::function<void(std::function<void(response)>)> work, Token
       token, std::move(work));
 }
 
-/// A parse error in the request itself (as opposed to the peer going away).
-bool is_malformed(const error_code& ec) {
-  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
-}
-
-/// Why a connection or request was refused at the edge: the label of dlrd_http_rejected_total.
-enum class rejection : std::size_t {
-  header_timeout,
-  body_timeout,
-  too_many_connections,
-  too_many_connections_per_ip,
-  header_too_large,
-  target_too_long,
-  body_too_large,
-  malformed,
-  smuggling,
-  tls_handshake,
-};
-constexpr std::array<std::string_view, 10> rejection_names = {
-    "header_timeout",   "body_timeout",    "too_many_connections", "too_many_connections_per_ip",
-    "header_too_large", "target_too_long", "body_too_large",       "malformed",
-    "smuggling",        "tls_handshake",
-};
-
-/// A request that ends its connection before reaching the handler: the answer to send, or
-/// none (`code` unknown) when the peer went away or never started a request.
-struct edge_error {
-  bhttp::status code = bhttp::status::unknown;
-  std::optional<rejection> reason;
-  std::string message;
-};
-
 /// How long a connection closed after an error answer is drained (so that unread request
 /// bytes do not turn the close into a reset that destroys the answer), and how long a TLS
 /// close_notify exchange or a refusal may take.
 constexpr auto close_grace = std::chrono::milliseconds(500);
 constexpr std::size_t drain_limit = 256 * 1024;
-constexpr std::size_t read_chunk = 4096;
-
-std::string_view text_of(const beast::flat_buffer& buffer) {
-  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
-}
-
-/// Length of the request-target of a request line still being received.
-std::size_t partial_target_length(std::string_view head) {
-  auto sp = head.find(' ');
-  if (sp == std::string_view::npos) return 0;
-  auto target = head.substr(sp + 1);
-  return std::min(target.find_first_of(" \r\n"), target.size());
-}
-
-/// RFC 9112 5.2: a line of the header that starts with whitespace continues the previous one.
-/// Beast joins such lines; dlrd refuses them, as a proxy in front may read them differently.
-bool has_obs_fold(std::string_view header_bytes) {
-  return header_bytes.find("\r\n ") != std::string_view::npos ||
-         header_bytes.find("\r\n\t") != std::string_view::npos;
-}
 
 /// Intermediate-compatibility TLS 1.2 suites (forward secret AEAD only); TLS 1.3 keeps
 /// OpenSSL's defaults.
@@ -406,7 +354,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       if (over) {
         ++(*over == rejection::too_many_connections ? refused : refused_per_ip);
         count_rejected(*over);
-        asio::co_spawn(state->socket.get_executor(), refuse(state, std::move(tls), *over), asio::detached);
+        asio::co_spawn(state->socket.get_executor(), refuse(state, tls != nullptr, *over), asio::detached);
         continue;
       }
       ++accepted;
@@ -457,28 +405,25 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     else ++r5xx;
   }
 
-  /// Over max_connections(_per_ip): 503 with Retry-After (after the TLS handshake on a TLS
-  /// port), all within close_grace; the connection never counts as a session.
-  asio::awaitable<void> refuse(std::shared_ptr<session_state> sp, std::shared_ptr<ssl::context> tls,
-                               rejection why) {
+  /// Over max_connections(_per_ip): on a plain port, 503 with Retry-After within close_grace.
+  /// On a TLS port the connection is closed at once: an answer would need a full handshake
+  /// (the expensive part of the connection, and what a flood of them would buy), and a client
+  /// retries a closed connection as it retries a 503. The connection never counts as a session.
+  asio::awaitable<void> refuse(std::shared_ptr<session_state> sp, bool tls, rejection why) {
     auto& s = *sp;
-    auto res = handler::unavailable(11,
-                                    why == rejection::too_many_connections
-                                        ? "too many open connections"
-                                        : "too many open connections from your address",
-                                    listen.retry_after_seconds);
-    res.keep_alive(false);
-    res.prepare_payload();
     error_code ec;
-    arm(s, close_grace);
     if (!tls) {
+      auto res = handler::unavailable(11,
+                                      why == rejection::too_many_connections
+                                          ? "too many open connections"
+                                          : "too many open connections from your address",
+                                      listen.retry_after_seconds);
+      res.keep_alive(false);
+      res.prepare_payload();
+      arm(s, close_grace);
       co_await bhttp::async_write(s.socket, res, asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      tls_stream stream(s.socket, *tls);
-      co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec) co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      disarm(s);
     }
-    disarm(s);
     s.socket.shutdown(tcp::socket::shutdown_both, ec);
     s.socket.close(ec);
   }
@@ -572,62 +517,24 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     co_return true;
   }
 
-  edge_error parse_failure(const error_code& ec) const {
-    if (ec == bhttp::error::header_limit) {
-      return {bhttp::status::request_header_fields_too_large, rejection::header_too_large,
-              "request header exceeds the limit of " + std::to_string(listen.header_limit) + " bytes"};
-    }
-    if (ec == bhttp::error::body_limit) {
-      // Beast checks Content-Length against the body limit as soon as the header is in.
-      return {bhttp::status::payload_too_large, rejection::body_too_large,
-              "declared body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes"};
-    }
-    if (ec == bhttp::error::bad_content_length || ec == bhttp::error::bad_transfer_encoding) {
-      return {bhttp::status::bad_request, rejection::smuggling, "ambiguous message length: " + ec.message()};
-    }
-    return {bhttp::status::bad_request, rejection::malformed, "malformed request: " + ec.message()};
-  }
-
-  edge_error target_too_long() const {
-    return {bhttp::status::uri_too_long, rejection::target_too_long,
-            "request target exceeds the limit of " + std::to_string(listen.max_target_length) + " bytes"};
-  }
-
-  /// Reads a request's header under the deadline armed by the caller. Beast parses; this
-  /// loop feeds it so that the raw header bytes can be checked too, and so that the request
-  /// line counts towards header_limit.
+  /// Feeds `reader` from `stream` until it has the header (`header` true) or the whole request,
+  /// under the deadline armed by the caller; each read adds at most what the capped buffer takes.
   template <typename Stream>
-  asio::awaitable<std::optional<edge_error>> read_header(session_state& s, Stream& stream,
-                                                         beast::flat_buffer& buffer, request_parser& parser) {
-    std::size_t taken = 0;  // header bytes the parser has consumed
-    parser.eager(false);    // stop at the end of the header: `taken` must hold no body bytes
-    parser.header_limit(static_cast<std::uint32_t>(listen.header_limit));
+  asio::awaitable<std::optional<edge_error>> read_request(session_state& s, Stream& stream, beast::flat_buffer& buffer,
+                                                          request_reader& reader, bool header) {
     for (;;) {
-      if (buffer.size() > 0) {
-        error_code ec;
-        auto n = parser.put(buffer.data(), ec);
-        if (n > 0) {
-          if (has_obs_fold(text_of(buffer).substr(0, n))) {
-            co_return edge_error{bhttp::status::bad_request, rejection::malformed,
-                                 "obsolete line folding in a header field is not accepted"};
-          }
-          buffer.consume(n);
-          taken += n;
-          if (parser.get().target().size() > listen.max_target_length) co_return target_too_long();
-          parser.header_limit(static_cast<std::uint32_t>(listen.header_limit - std::min(taken, listen.header_limit - 1)));
-        }
-        // A request line still incomplete: its target may already be too long (414 rather
-        // than the 431 of header_limit).
-        if (taken == 0 && partial_target_length(text_of(buffer)) > listen.max_target_length) {
-          co_return target_too_long();
-        }
-        if (!ec && parser.is_header_done()) co_return std::nullopt;
-        if (ec && ec != bhttp::error::need_more) co_return parse_failure(ec);
-      }
+      auto p = header ? reader.read_header(buffer) : reader.read_body(buffer);
+      if (p == request_reader::progress::refused) co_return reader.error();
+      if (p != request_reader::progress::need_more) co_return std::nullopt;
       error_code ec;
-      auto n = co_await stream.async_read_some(buffer.prepare(read_chunk), asio::redirect_error(asio::use_awaitable, ec));
+      auto n = co_await stream.async_read_some(buffer.prepare(request_reader::room(buffer)),
+                                               asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        if (s.timed_out && taken + buffer.size() > 0) {
+        if (s.timed_out && !header) {
+          co_return edge_error{bhttp::status::request_timeout, rejection::body_timeout,
+                               "request body not received in time"};
+        }
+        if (s.timed_out && reader.header_bytes() + buffer.size() > 0) {
           co_return edge_error{bhttp::status::request_timeout, rejection::header_timeout,
                                "request header not received in time"};
         }
@@ -637,36 +544,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     }
   }
 
-  /// Checks on a complete header that Beast leaves to the application.
-  std::optional<edge_error> check_header(const request& req) const {
-    if (req.version() != 10 && req.version() != 11) {
-      return edge_error{bhttp::status::http_version_not_supported, rejection::malformed,
-                        "only HTTP/1.0 and HTTP/1.1 are supported"};
-    }
-    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > listen.max_header_count) {
-      return edge_error{bhttp::status::request_header_fields_too_large, rejection::header_too_large,
-                        "more than " + std::to_string(listen.max_header_count) + " header fields"};
-    }
-    auto hosts = req.count(bhttp::field::host);
-    if (hosts > 1 || (hosts == 0 && req.version() == 11)) {
-      return edge_error{bhttp::status::bad_request, rejection::malformed, "an HTTP/1.1 request needs exactly one Host header"};
-    }
-    // Beast refuses Content-Length with chunked, and differing Content-Lengths; it reads any
-    // other Transfer-Encoding as "no body", which would make the body the next request.
-    auto codings = req.count(bhttp::field::transfer_encoding);
-    if (codings > 0 && (codings > 1 || req.version() != 11 ||
-                        !beast::iequals(req[bhttp::field::transfer_encoding], "chunked"))) {
-      return edge_error{bhttp::status::bad_request, rejection::smuggling,
-                        "only Transfer-Encoding: chunked is accepted, on HTTP/1.1"};
-    }
-    return std::nullopt;
-  }
-
   /// Serves requests until the connection ends; true when it ends after an error answer
   /// (the request may not have been read whole).
   template <typename Stream>
   asio::awaitable<bool> run_session(session_state& s, Stream& stream, bool tls) {
-    beast::flat_buffer buffer;
+    // Capped: no framing (header, chunk line, trailer, pipelined requests) makes it grow.
+    auto buffer = make_read_buffer(listen);
     // A new connection must deliver its first header within read_timeout; later requests
     // may wait idle_timeout first, then get read_timeout for their header.
     bool first = true;
@@ -678,7 +561,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         if (stopping) break;
         s.idle = true;
         if (!first) arm(s, listen.idle_timeout);
-        auto n = co_await stream.async_read_some(buffer.prepare(read_chunk), asio::redirect_error(asio::use_awaitable, ec));
+        auto n = co_await stream.async_read_some(buffer.prepare(request_reader::room(buffer)),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
         s.idle = false;
         if (ec) break;  // closed by the peer, no first request, idle timeout, or shutdown
         buffer.commit(n);
@@ -686,22 +570,19 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       if (!first) arm(s, listen.read_timeout);
       first = false;
 
-      request_parser parser;
-      parser.body_limit(listen.body_limit);
-      if (auto e = co_await read_header(s, stream, buffer, parser)) {
+      request_reader reader(listen);
+      if (auto e = co_await read_request(s, stream, buffer, reader, true)) {
         disarm(s);
-        co_return co_await fail(s, stream, *e);
+        if (!reader.header_parsed()) co_return co_await fail(s, stream, *e);
+        ++requests;  // a whole header that failed a check
+        co_return co_await fail(s, stream, *e, handler::route_of(reader.get().target()));
       }
       disarm(s);
       ++requests;
-      const auto route = handler::route_of(parser.get().target());
-      if (auto e = check_header(parser.get())) {
-        co_return co_await fail(s, stream, *e, route);
-      }
+      const auto route = handler::route_of(reader.get().target());
 
       arm(s, listen.body_timeout);
-      if (!parser.is_done() && parser.get().version() == 11 &&
-          beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      if (reader.expects_continue()) {
         // The header passed every check, the declared length included: ask for the body.
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
         co_await bhttp::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
@@ -710,22 +591,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
           co_return false;
         }
       }
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      auto body_error = co_await read_request(s, stream, buffer, reader, false);
       disarm(s);
-      if (ec) {
-        edge_error e;
-        if (ec == bhttp::error::body_limit) {
-          e = {bhttp::status::payload_too_large, rejection::body_too_large,
-               "body exceeds the limit of " + std::to_string(listen.body_limit) + " bytes"};
-        } else if (s.timed_out) {
-          e = {bhttp::status::request_timeout, rejection::body_timeout, "request body not received in time"};
-        } else if (is_malformed(ec)) {
-          e = parse_failure(ec);
-        }
-        co_return co_await fail(s, stream, e, route);
-      }
+      if (body_error) co_return co_await fail(s, stream, *body_error, route);
 
-      auto req = parser.release();
+      auto req = reader.release();
       const auto read_done = std::chrono::steady_clock::now();
       auto out = handle.handle(req, request_context{report::now(), s.peer, tls});
       response res;

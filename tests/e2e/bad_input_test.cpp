@@ -70,6 +70,14 @@ constexpr std::string_view auth_yaml = R"(webhooks:
     path: /private/smspm
     auth:
       ip: { allow: ["10.0.0.0/8"] }
+  - profile: smspm
+    path: /proxied/smspm
+    auth:
+      ip: { allow: ["10.0.0.0/8"], trusted_proxies: ["127.0.0.1/32"] }
+  - profile: smspm
+    path: /bearer/smspm
+    auth:
+      bearer: ["bearer-only-secret"]
 )";
 constexpr std::string_view signed_report =
     R"({"messageId":"auth-ok-1","status":"DELIVRD","to":"+4915112345678","timestamp":"2026-03-01T10:00:00Z"})";
@@ -119,6 +127,17 @@ std::string chunked(std::string_view body) {
   char size[32];
   std::snprintf(size, sizeof size, "%zx", body.size());
   return std::string(size) + "\r\n" + std::string(body) + "\r\n0\r\n\r\n";
+}
+
+/// A chunked POST of `smuggled_report` to `path`: `size_suffix` follows the chunk size (an
+/// extension), `last_chunk` ends the chunks, `trailer` is what follows it up to the final CRLF.
+std::string chunked_post(std::string_view path, std::string_view size_suffix, std::string_view last_chunk,
+                         std::string_view trailer) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx", smuggled_report.size());
+  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n" + std::string(json) + std::string(close_after) +
+         "Transfer-Encoding: chunked\r\n\r\n" + size + std::string(size_suffix) + "\r\n" +
+         std::string(smuggled_report) + "\r\n" + std::string(last_chunk) + "\r\n" + std::string(trailer) + "\r\n";
 }
 
 struct bad_input {
@@ -174,6 +193,22 @@ std::vector<bad_input> catalogue() {
   add("transfer_encoding_chunked_twice", head + std::string(json) + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(smuggled_report), 400);
   add("chunked_on_http_1_0", "POST /webhooks/smspm HTTP/1.0\r\nHost: x\r\n" + std::string(json) + "Transfer-Encoding: chunked\r\n\r\n" + chunked(smuggled_report), 400);
   add("a_bad_chunk_size", head + std::string(json) + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", 400);
+
+  // Chunk extensions and trailers: no gateway sends them, a proxy may read them differently,
+  // and Beast would merge trailer fields into the header after every header check. 400 before
+  // any handler or auth check sees the request.
+  add("a_chunk_extension", chunked_post("/webhooks/smspm", ";ext=1", "0", ""), 400);
+  add("a_chunk_extension_on_the_last_chunk", chunked_post("/webhooks/smspm", "", "0;ext=1", ""), 400);
+  add("a_chunk_size_line_longer_than_the_limit", chunked_post("/webhooks/smspm", "", std::string(300, '0'), ""), 400);
+  add("a_trailer_field", chunked_post("/webhooks/smspm", "", "0", "X-Any: 1\r\n"), 400);
+  add("a_trailer_section_longer_than_the_limit",
+      chunked_post("/webhooks/smspm", "", "0", "X-Long: " + std::string(2000, 'v') + "\r\n"), 400);
+  add("a_host_trailer_after_the_host_header", chunked_post("/webhooks/smspm", "", "0", "Host: elsewhere\r\n"), 400);
+  add("a_content_length_trailer", chunked_post("/webhooks/smspm", "", "0", "Content-Length: 5\r\n"), 400);
+  add("a_forwarded_for_trailer_on_an_ip_allowlist",
+      chunked_post("/proxied/smspm", "", "0", "X-Forwarded-For: 10.1.2.3\r\n"), 400);
+  add("an_authorization_trailer_on_a_bearer_endpoint",
+      chunked_post("/bearer/smspm", "", "0", "Authorization: Bearer bearer-only-secret\r\n"), 400);
 
   // Syntax: 400 and close.
   add("bare_lf_line_endings", "GET /healthz HTTP/1.1\nHost: x\n\n", 400);
@@ -231,6 +266,8 @@ std::vector<bad_input> catalogue() {
                                                std::string(close_after), smuggled_report), 401);
   add("auth_source_address_not_allowed", with_length("POST /private/smspm HTTP/1.1\r\nHost: x\r\n" + std::string(json) +
                                                          std::string(close_after), smuggled_report), 401);
+  add("auth_proxied_client_without_a_forwarded_address", chunked_post("/proxied/smspm", "", "0", ""), 401);
+  add("auth_bearer_missing_on_a_chunked_request", chunked_post("/bearer/smspm", "", "0", ""), 401);
   add("auth_forwarded_for_from_an_untrusted_peer", with_length("POST /private/smspm HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.1.2.3\r\n" +
                                                                    std::string(json) + std::string(close_after), smuggled_report), 401);
   // The rotated second secret and a fresh signature pass: the control that auth is not simply closed.

@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -133,7 +134,7 @@ TEST(http_edge_cases, every_limit_and_bad_request_gets_its_status_code) {
   EXPECT_NE(q[0].first.find("JSON"), std::string::npos) << q[0].first;
   EXPECT_EQ(q[1].second, "status");
   pqxx::work tx(conn);
-  auto row = tx.exec1("SELECT status, raw_status, recipient FROM sms_logs WHERE message_id = 'edge-1'");
+  auto row = tx.exec1("SELECT status, raw_status, to_number FROM sms_logs WHERE message_id = 'edge-1'");
   EXPECT_EQ(row[0].as<std::string>(), "delivered");
   EXPECT_EQ(row[1].as<std::string>(), "DELIVRD");
   EXPECT_EQ(row[2].as<std::string>(), "+4915112345678");
@@ -315,6 +316,129 @@ TEST(http_edge_cases, past_max_connections_per_ip_a_new_connection_gets_503_and_
   auto metrics = c.get("/metrics").body;
   EXPECT_NE(metrics.find(R"(dlrd_http_rejected_total{reason="too_many_connections_per_ip"} 1)"), std::string::npos);
   held.clear();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+/// The status codes of every answer in `raw`, in order.
+std::vector<int> statuses_of(std::string_view raw) {
+  std::vector<int> out;
+  for (auto at = raw.find("HTTP/1.1 "); at != std::string_view::npos; at = raw.find("HTTP/1.1 ", at + 1)) {
+    out.push_back(status_of(raw.substr(at)));
+  }
+  return out;
+}
+
+TEST(http_edge_cases, every_pipelined_request_on_one_connection_gets_its_own_header_and_body_limits) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+
+  const std::string small = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  // Just under the header limit each: together far over it.
+  const std::string near_limit = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(7 * 1024, 'p') + "\r\n\r\n";
+  // Just under the body limit each (to a route that answers 404 once the body is read).
+  std::string near_body_limit = "POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 15; ++i) near_body_limit += "1000\r\n" + std::string(0x1000, 'a') + "\r\n";
+  near_body_limit += "0\r\n\r\n";
+  const std::string over_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n";
+  const std::string over_body = "POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+
+  auto header_run = raw_exchange(d.port(), small + near_limit + near_limit + near_limit + over_header + small, 5s);
+  EXPECT_EQ(statuses_of(header_run), (std::vector<int>{200, 200, 200, 200, 431})) << header_run.substr(0, 400);
+  auto body_run = raw_exchange(d.port(), near_body_limit + near_body_limit + near_body_limit + over_body + small, 5s);
+  EXPECT_EQ(statuses_of(body_run), (std::vector<int>{404, 404, 404, 413})) << body_run.substr(0, 400);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, a_forwarded_for_sent_as_a_trailer_never_passes_an_ip_allowlist) {
+  test::pg_database db;
+  temp_dir dir;
+  // 127.0.0.1 is a trusted proxy: the client is the X-Forwarded-For address it reports.
+  daemon d(dir.path(), db.url(),
+           "webhooks:\n  - profile: smspm\n    path: /private/smspm\n    auth:\n"
+           "      ip: { allow: [\"10.0.0.0/8\"], trusted_proxies: [\"127.0.0.1/32\"] }\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+
+  const std::string_view report =
+      R"({"messageId":"trailer-xff-1","status":"DELIVRD","to":"+4915112345678","timestamp":"2026-03-01T10:00:00Z"})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", report.size());
+  const std::string head = "POST /private/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Connection: close\r\nTransfer-Encoding: chunked\r\n";
+  const std::string body = std::string(size) + "\r\n" + std::string(report) + "\r\n0\r\n";
+
+  // The real client (127.0.0.1, no forwarded address) is not on the list.
+  auto plain = raw_exchange(d.port(), head + "\r\n" + body + "\r\n", 3s);
+  EXPECT_EQ(status_of(plain), 401) << plain;
+  // The same address as a trailer: refused before auth sees it, never 200.
+  auto trailer = raw_exchange(d.port(), head + "\r\n" + body + "X-Forwarded-For: 10.1.2.3\r\n\r\n", 3s);
+  EXPECT_EQ(status_of(trailer), 400) << trailer;
+  EXPECT_NE(trailer.find("trailer"), std::string::npos) << trailer;
+  // Announced in the header and sent as a trailer: the same.
+  auto announced = raw_exchange(d.port(), head + "Trailer: X-Forwarded-For\r\n\r\n" + body +
+                                              "X-Forwarded-For: 10.1.2.3\r\n\r\n", 3s);
+  EXPECT_EQ(status_of(announced), 400) << announced;
+  // A Host trailer after the Host header would dodge the single-Host check.
+  auto host = raw_exchange(d.port(), "POST /webhooks/smspm HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n" + body +
+                                         "Host: elsewhere\r\n\r\n", 3s);
+  EXPECT_EQ(status_of(host), 400) << host;
+
+  // The control: a forwarded address in the header is the client, and it passes.
+  auto header = raw_exchange(d.port(), head + "X-Forwarded-For: 10.1.2.3\r\n\r\n" + body + "\r\n", 3s);
+  EXPECT_EQ(status_of(header), 200) << header;
+
+  client c(d.port());
+  auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find(R"(dlrd_http_rejected_total{reason="malformed"} 3)"), std::string::npos) << metrics;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
+}
+
+TEST(http_edge_cases, over_the_connection_limit_a_tls_port_closes_before_any_handshake) {
+  test::pg_database db;
+  temp_dir dir;
+  const auto cert = dir.path() + "/tls.crt", key = dir.path() + "/tls.key";
+  int rc = -1;
+  auto made = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+                          "-subj /CN=127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1",
+                          rc);
+  ASSERT_EQ(rc, 0) << made;
+  daemon d(dir.path(), db.url(), "",
+           "  read_timeout: 10s\n  max_connections_per_ip: 1\n  tls:\n    cert_file: " + cert +
+               "\n    key_file: " + key + "\n");
+  d.start();
+  int ready = 0;
+  for (int i = 0; i < 200 && ready != 200; ++i) {
+    ready = curl_tls(d.port(), "", "/healthz").first;
+    if (ready != 200) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(ready, 200) << d.log();
+  std::this_thread::sleep_for(300ms);  // the probe's connection is gone
+
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket held(ioc);
+    held.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(d.port())});
+    std::this_thread::sleep_for(200ms);
+    // The refused client never gets a ServerHello, let alone a certificate: the server spends
+    // no handshake on it.
+    auto s_client = run_command("openssl s_client -connect 127.0.0.1:" + std::to_string(d.port()) +
+                                    " -servername x </dev/null 2>&1",
+                                rc);
+    EXPECT_NE(s_client.find("SSL handshake has read 0 bytes"), std::string::npos) << s_client;
+    EXPECT_EQ(s_client.find("BEGIN CERTIFICATE"), std::string::npos) << s_client;
+    EXPECT_EQ(curl_tls(d.port(), "", "/healthz").first, 0);
+  }
+  std::this_thread::sleep_for(300ms);
+  auto metrics = curl_tls(d.port(), "", "/metrics").second;
+  EXPECT_NE(metrics.find(R"(dlrd_http_rejected_total{reason="too_many_connections_per_ip"} 2)"), std::string::npos)
+      << metrics;
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }

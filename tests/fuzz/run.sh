@@ -15,7 +15,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_
   -DDLRD_FUZZ=ON -DDLRD_TESTS=ON -DDLRD_BENCH=OFF >"$build/configure.log" 2>&1 \
   || { cat "$build/configure.log"; exit 1; }
 
-targets=(fuzz_smspm_json fuzz_profiles fuzz_record_codec)
+targets=(fuzz_smspm_json fuzz_profiles fuzz_record_codec fuzz_http_framing)
 [[ -f "$root/tests/fuzz/fuzz_spool_reader.cpp" ]] && targets+=(fuzz_spool_reader)
 [[ -f "$root/tests/fuzz/fuzz_spool_recovery.cpp" ]] && targets+=(fuzz_spool_recovery)
 cmake --build "$build" --target "${targets[@]}" make_codec_seeds -j "$jobs"
@@ -43,6 +43,7 @@ seeds_of() {
       "$fuzz_bin/make_codec_seeds" "$root/tests/fixtures/smspm" "$work/seeds/codec" >/dev/null
       echo "$work/seeds/codec" ;;
     fuzz_spool_reader) echo "$root/tests/fixtures/spool" ;;
+    fuzz_http_framing) echo "$root/tests/fuzz/http_framing_seeds" ;;
   esac
 }
 

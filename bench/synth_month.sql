@@ -102,8 +102,8 @@ t AS (
     FROM o
   OFFSET 0  -- each step computes its columns once, instead of inlining them into every use
 )
-INSERT INTO sms_logs (message_id, recipient, sender, provider, country, status, raw_status,
-                      error_code, sent_at, status_at, delivered_at, parts, cost,
+INSERT INTO sms_logs (message_id, to_number, from_number, provider, country_code, status, raw_status,
+                      error_code, sent_at, status_at, delivered_at, parts, cost_eur,
                       created_at, updated_at)
 SELECT 'synth-' || :seed || '-' || lpad(t.i::text, 10, '0'),
        t.prefix || lpad((floor(t.r_number * 1e8))::bigint::text, 8, '0'),

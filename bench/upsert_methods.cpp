@@ -42,7 +42,7 @@ ev AS (
 ),
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
-                             recipient, sender, parts, cost, delivered_at, sent_at,
+                             to_number, from_number, parts, cost_eur, delivered_at, sent_at,
                              created_at, updated_at)
   SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
          w.recipient, w.sender, w.parts, w.cost,
@@ -55,10 +55,10 @@ up AS (
     error_code = excluded.error_code,
     provider = excluded.provider,
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
-    recipient = coalesce(s.recipient, excluded.recipient),
-    sender = coalesce(s.sender, excluded.sender),
+    to_number = coalesce(s.to_number, excluded.to_number),
+    from_number = coalesce(s.from_number, excluded.from_number),
     parts = coalesce(s.parts, excluded.parts),
-    cost = coalesce(s.cost, excluded.cost),
+    cost_eur = coalesce(s.cost_eur, excluded.cost_eur),
     updated_at = now()
   WHERE (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status),
          excluded.raw_status COLLATE "C", coalesce(excluded.error_code, '') COLLATE "C")
@@ -337,7 +337,7 @@ void reset(const options& o, int fillfactor) {
   tx.exec0("TRUNCATE sms_logs, dlr_events, dlr_quarantine RESTART IDENTITY");
   tx.exec0("ALTER TABLE sms_logs SET (fillfactor = " + std::to_string(fillfactor) + ")");
   tx.exec0(R"sql(
-INSERT INTO sms_logs (message_id, recipient, sender, message, sent_at, parts, cost, country, status,
+INSERT INTO sms_logs (message_id, to_number, from_number, text_preview, sent_at, parts, cost_eur, country_code, status,
                       created_at, updated_at)
 SELECT 'bench-' || g, '+4477' || lpad((g % 100000000)::text, 8, '0'), 'DLRD', 'Your code is ' || (g % 1000000),
        timestamptz '2025-12-31 23:00:00+00', 1, 0.0450, 'GB', 'pending', now(), now()

@@ -14,7 +14,7 @@ BEGIN {
       sts = sts sep words[(k % 10) + 1]
       ats = ats sep sprintf("\"2026-01-01 00:%02d:%02d.%03d+00\"", int(k / 60000) % 60, int(k / 1000) % 60, k % 1000)
     }
-    print "INSERT INTO sms_logs AS s (message_id, recipient, status, raw_status, status_at, delivered_at, provider, updated_at)"
+    print "INSERT INTO sms_logs AS s (message_id, to_number, status, raw_status, status_at, delivered_at, provider, updated_at)"
     print "SELECT m, r, st, st, t, CASE WHEN st = 'delivered' THEN t END, 'smspm', now()"
     print "  FROM unnest('{" ids "}'::text[], '{" tos "}'::text[], '{" sts "}'::text[], '{" ats "}'::timestamptz[]) AS u(m, r, st, t)"
     print "ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, raw_status = excluded.raw_status,"

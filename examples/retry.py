@@ -65,7 +65,7 @@ def main():
     for attempt in range(1, args.attempts + 1):
         message_id = send_sms(args, attempt)
         # Idempotent, never touches delivery state; expiry rules go by its tags and send time.
-        call(f"{args.dlrd}/v1/messages", {"message_id": message_id, "to": args.to, "tags": [args.tag]})
+        call(f"{args.dlrd}/v1/messages", {"message_id": message_id, "to_number": args.to, "tags": [args.tag]})
         state = wait_final(args.dlrd, message_id, args.wait, args.give_up)
         if state is None:
             print(f"no final status for {message_id}", file=sys.stderr)

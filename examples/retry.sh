@@ -33,7 +33,7 @@ while [ "$attempt" -le "$MAX_ATTEMPTS" ]; do
   # Log the send (idempotent; never touches delivery state): dlrd then knows its tags and
   # send time, which the expiry rules go by.
   curl -fsS -X POST "$DLRD_URL/v1/messages" -H 'Content-Type: application/json' \
-    -d "{\"message_id\":\"$id\",\"to\":\"$TO\",\"tags\":[\"$TAGS\"]}" >/dev/null ||
+    -d "{\"message_id\":\"$id\",\"to_number\":\"$TO\",\"tags\":[\"$TAGS\"]}" >/dev/null ||
     { echo "could not log $id with dlrd" >&2; exit 3; }
 
   # Long-poll until the status is final. The answer comes as soon as the report arrives.

@@ -264,9 +264,10 @@ int run_cli(int argc, char** argv) {
   setup_logging(*config);
   if (name == "migrate") {
     try {
-      auto applied = store::migrate(store::connection_string(config->database));
-      if (applied.empty()) std::printf("schema is up to date\n");
-      for (const auto& m : applied) std::printf("applied %s\n", m.c_str());
+      auto result = store::migrate(store::connection_string(config->database));
+      for (const auto& note : result.notes) std::printf("%s\n", note.c_str());
+      if (result.applied.empty()) std::printf("schema is up to date\n");
+      for (const auto& m : result.applied) std::printf("applied %s\n", m.c_str());
       return 0;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "dlrd migrate: %s\n", e.what());

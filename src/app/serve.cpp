@@ -379,7 +379,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
 
   const auto db_url = store::connection_string(config.database);  // the database section needs a restart
   if (config.database.migrate_on_start) {
-    for (const auto& name : store::migrate(db_url)) spdlog::info("applied migration {}", name);
+    auto result = store::migrate(db_url);
+    for (const auto& note : result.notes) spdlog::warn("migrate: {}", note);
+    for (const auto& name : result.applied) spdlog::info("applied migration {}", name);
   }
   if (!schema_acceptable(config.database)) return 1;
 

@@ -12,6 +12,14 @@ nlohmann::ordered_json or_null(const std::optional<T>& v) {
 
 nlohmann::ordered_json with_window(const window& w) { return {{"since", w.since}, {"until", w.until}}; }
 
+// The seed article's rates divide by every message sent (its dashboard queries), dlrd's by
+// the messages with a final report: a market where nothing is ever reported reads 0% in the
+// first and "no finals" (null) in the second. Both are returned, named.
+nlohmann::ordered_json of_sent(std::int64_t part, std::int64_t total) {
+  return total > 0 ? nlohmann::ordered_json(static_cast<double>(part) / static_cast<double>(total))
+                   : nlohmann::ordered_json(nullptr);
+}
+
 // Keys come from the database and are valid UTF-8 there; never let one odd byte fail a body.
 std::string text(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace); }
 
@@ -31,7 +39,9 @@ nlohmann::ordered_json json_of(const daily_stats& s) {
   for (const auto& d : s.days) {
     days.push_back({{"day", d.day}, {"total", d.total}, {"delivered", d.delivered}, {"failed", d.failed},
                     {"pending", d.pending}, {"delivery_rate", or_null(d.delivery_rate)},
-                    {"failure_rate", or_null(d.failure_rate)}});
+                    {"failure_rate", or_null(d.failure_rate)},
+                    {"delivery_rate_of_sent", of_sent(d.delivered, d.total)},
+                    {"failure_rate_of_sent", of_sent(d.failed, d.total)}});
   }
   return {{"from", s.from}, {"to", s.to}, {"days", std::move(days)}};
 }
@@ -43,7 +53,8 @@ nlohmann::ordered_json json_of(const breakdown_stats& s) {
                     {"undelivered", r.undelivered}, {"rejected", r.rejected}, {"expired", r.expired},
                     {"failed", r.failed}, {"pending", r.pending}, {"delivery_rate", or_null(r.delivery_rate)},
                     {"failure_rate", or_null(r.failure_rate)}, {"reject_share", or_null(r.reject_share)},
-                    {"band", band_of(r.delivery_rate)}});
+                    {"delivery_rate_of_sent", of_sent(r.delivered, r.total)},
+                    {"failure_rate_of_sent", of_sent(r.failed, r.total)}, {"band", band_of(r.delivery_rate)}});
   }
   auto out = with_window(s.range);
   out["bands"] = {{"healthy", healthy_delivery_rate}, {"investigate", investigate_delivery_rate}};

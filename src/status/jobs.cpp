@@ -54,14 +54,14 @@ expiry_run leader_jobs::expire_once() {
         if (reports.size() >= expiry_.batch) break;
         // The first two predicates repeat idx_sms_logs_pending_since's (sql/0008).
         auto rows = tx.exec_params(
-            "SELECT s.message_id, s.recipient, s.sender, "
+            "SELECT s.message_id, s.to_number, s.from_number, "
             "       (extract(epoch FROM coalesce(s.sent_at, s.created_at)) * 1000000)::bigint "
             "  FROM sms_logs s "
             " WHERE dlr_status_class(s.status) = 0 "
             "   AND coalesce(s.sent_at, s.created_at) < now() - $1::bigint * interval '1 millisecond' "
             "   AND ($2::text IS NULL OR s.tags @> ARRAY[$2::text]) "
-            "   AND ($3::text IS NULL OR s.sender = $3::text) "
-            "   AND ($4::text IS NULL OR starts_with(s.recipient, $4::text)) "
+            "   AND ($3::text IS NULL OR s.from_number = $3::text) "
+            "   AND ($4::text IS NULL OR starts_with(s.to_number, $4::text)) "
             "   AND ($5::text IS NULL OR s.provider = $5::text) "
             "   AND NOT (s.message_id = ANY ($6::text[])) "
             " ORDER BY coalesce(s.sent_at, s.created_at) LIMIT $7",

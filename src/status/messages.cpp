@@ -50,8 +50,8 @@ std::map<std::string, message_state> read_states(pqxx::transaction_base& tx, con
   const auto array = pg_array(ids);
   std::string sql =
       "SELECT message_id, status, raw_status, " DLRD_UTC("status_at") ", " DLRD_UTC("delivered_at") ", error_code, "
-      "recipient, sender, country, provider, parts, cost::text, array_to_json(tags)::text, " DLRD_UTC("sent_at") ", "
-      DLRD_UTC("updated_at") " FROM sms_logs WHERE message_id = ANY($1::text[])";
+      "to_number, from_number, country_code, provider, parts, cost_eur::text, array_to_json(tags)::text, "
+      DLRD_UTC("sent_at") ", " DLRD_UTC("updated_at") ", text_preview FROM sms_logs WHERE message_id = ANY($1::text[])";
   if (lock) sql += " ORDER BY message_id COLLATE \"C\" FOR SHARE";
   for (const auto& row : tx.exec_params(sql, array)) {
     message_state m;
@@ -77,6 +77,7 @@ std::map<std::string, message_state> read_states(pqxx::transaction_base& tx, con
     }
     m.sent_at = text(row[13]);
     m.updated_at = text(row[14]);
+    m.text_preview = text(row[15]);
     out.emplace(m.message_id, std::move(m));
   }
   if (out.empty() || history_limit == 0) return out;
@@ -107,12 +108,14 @@ nlohmann::ordered_json to_json(const message_state& m) {
   j["status_at"] = or_null(m.status_at);
   j["delivered_at"] = or_null(m.delivered_at);
   j["error_code"] = or_null(m.error_code);
-  j["recipient"] = or_null(m.recipient);
-  j["sender"] = or_null(m.sender);
-  j["country"] = or_null(m.country);
+  // The article's column names (sms_logs), so an API client and a SQL reader say the same.
+  j["to_number"] = or_null(m.recipient);
+  j["from_number"] = or_null(m.sender);
+  j["text_preview"] = or_null(m.text_preview);
+  j["country_code"] = or_null(m.country);
   j["provider"] = or_null(m.provider);
   j["parts"] = m.parts ? nlohmann::ordered_json(*m.parts) : nlohmann::ordered_json(nullptr);
-  j["cost"] = or_null(m.cost);
+  j["cost_eur"] = or_null(m.cost);
   j["tags"] = m.tags;
   j["sent_at"] = or_null(m.sent_at);
   j["updated_at"] = or_null(m.updated_at);

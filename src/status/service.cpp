@@ -34,7 +34,7 @@ using json = nlohmann::json;
 
 constexpr std::string_view collection = "/v1/messages";
 constexpr std::string_view batch_wait_path = "/v1/messages:wait";
-constexpr std::size_t max_id_length = 128;  // sms_logs.message_id is varchar(128)
+constexpr std::size_t max_id_length = 128;  // the longest id the decoders accept
 /// Registrations outlive their wait by this much, so that a slow registration is never
 /// already expired when the writer looks at it.
 constexpr milliseconds registration_slack{10'000};
@@ -295,22 +295,31 @@ struct service::impl : std::enable_shared_from_this<impl> {
       }
       return true;
     };
+    // Fields are named after the article's sms_logs columns; the names of the first release
+    // (to, from, text, country, cost) are still read when the new one is absent.
+    auto name = [&](const char* current, const char* old) { return in.contains(current) ? current : old; };
+    const char* to_key = name("to_number", "to");
+    const char* from_key = name("from_number", "from");
+    const char* text_key = name("text_preview", "text");
+    const char* country_key = name("country_code", "country");
+    const char* cost_key = name("cost_eur", "cost");
     std::optional<std::string> id, to, from, text, country, provider, cost, sent_at;
-    if (!str("message_id", id, max_id_length) || !str("to", to, 64) || !str("from", from, 64) ||
-        !str("text", text, 1'600) || !str("country", country, 2) || !str("provider", provider, 64) ||
+    if (!str("message_id", id, max_id_length) || !str(to_key, to, 64) || !str(from_key, from, 64) ||
+        !str(text_key, text, 1'600) || !str(country_key, country, 2) || !str("provider", provider, 64) ||
         !str("sent_at", sent_at, 64)) {
       return;
     }
     if (!id || id->empty()) return done(error_answer(400, "message_id is required", "message_id"));
     if (to) {
       auto normal = decode::normalize_recipient(*to);
-      if (!normal) return done(error_answer(400, "to is not a plausible E.164 number", "to"));
+      if (!normal) return done(error_answer(400, std::string(to_key) + " is not a plausible E.164 number", to_key));
       to = normal;
       if (!country) country = report::country_of(*to);
     }
     if (country && (country->size() != 2 || !std::isupper(static_cast<unsigned char>((*country)[0])) ||
                     !std::isupper(static_cast<unsigned char>((*country)[1])))) {
-      return done(error_answer(400, "country must be an ISO 3166 alpha-2 code such as GB", "country"));
+      return done(error_answer(400, std::string(country_key) + " must be an ISO 3166 alpha-2 code such as GB",
+                               country_key));
     }
     if (sent_at && !report::parse_timestamp(*sent_at)) {
       return done(error_answer(400, "sent_at must be an RFC 3339 timestamp", "sent_at"));
@@ -323,13 +332,19 @@ struct service::impl : std::enable_shared_from_this<impl> {
       }
       parts = std::to_string(in["parts"].get<int>());
     }
-    if (in.contains("cost") && !in["cost"].is_null()) {
-      const auto& c = in["cost"];
+    if (in.contains(cost_key) && !in[cost_key].is_null()) {
+      const auto& c = in[cost_key];
       std::string t = c.is_string() ? c.get<std::string>() : c.is_number() ? c.dump() : "";
       bool ok = !t.empty() && t.size() <= 32 &&
                 std::all_of(t.begin(), t.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }) &&
                 std::count(t.begin(), t.end(), '.') <= 1 && std::isdigit(static_cast<unsigned char>(t.front()));
-      if (!ok) return done(error_answer(400, "cost must be a non-negative decimal number", "cost"));
+      // cost_eur is NUMERIC(10,6), as in the article: below 10,000.
+      const auto int_end = std::min(t.find('.'), t.size());
+      ok = ok && int_end - std::min(t.find_first_not_of('0'), int_end) <= 4;
+      if (!ok) {
+        return done(error_answer(400, std::string(cost_key) + " must be a non-negative decimal number below 10000",
+                                 cost_key));
+      }
       cost = t;
     }
     std::optional<std::string> tags;  // a text[] literal

@@ -215,14 +215,14 @@ std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule
     failed_list += tx.quote(st);
   }
   std::string sql = "SELECT ";
-  sql += rule.group_by_country ? "coalesce(country::text, 'unknown')" : "''::text";
+  sql += rule.group_by_country ? "coalesce(country_code, 'unknown')" : "''::text";
   sql += " AS group_key, count(*) AS total, count(*) FILTER (WHERE status IN (" + failed_list +
          ")) AS failed, count(*) FILTER (WHERE status = 'delivered') AS delivered "
          "FROM sms_logs WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') "
          "AND status_at > now() - " +
          std::to_string(rule.window.count()) + " * interval '1 millisecond'";
   if (rule.provider) sql += " AND provider = " + tx.quote(*rule.provider);
-  if (rule.sender) sql += " AND sender = " + tx.quote(*rule.sender);
+  if (rule.sender) sql += " AND from_number = " + tx.quote(*rule.sender);
   sql += " GROUP BY 1";
 
   struct counts {

@@ -37,6 +37,10 @@ auto full_key(const delivery_report& r) {
 // report::order_key; NULL status_at sorts first, as does a row never touched by a report.
 constexpr const char* write_statement_head = R"sql(
 WITH
+mark AS MATERIALIZED (
+  -- This statement's notice marker: a row whose marker is this value was noticed here.
+  SELECT nextval('dlr_notice_mark_seq') AS v
+),
 w AS MATERIALIZED (
   -- The merged winners, parsed once for the parts' update and the messages' upsert.
   SELECT * FROM json_to_recordset($1::json) AS w(message_id text, status text, raw_status text,
@@ -70,12 +74,12 @@ pu AS (
 ),
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
-                             recipient, sender, country, parts, cost, delivered_at, sent_at,
-                             created_at, updated_at, failure_notice_txid)
+                             to_number, from_number, country_code, parts, cost_eur, delivered_at, sent_at,
+                             created_at, updated_at, failure_notice_mark)
   SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
          w.recipient, w.sender, w.country, w.parts, w.cost,
          CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now(),
-         CASE WHEN w.status = ANY($4::text[]) THEN txid_current() END
+         CASE WHEN w.status = ANY($4::text[]) THEN (SELECT v FROM mark) END
     FROM w
    -- A part's report is not a message of its own: its message's row follows its parts.
    WHERE NOT EXISTS (SELECT 1 FROM dlr_message_parts mp WHERE mp.part_id = w.message_id)
@@ -86,25 +90,25 @@ up AS (
     error_code = excluded.error_code,
     provider = excluded.provider,
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
-    recipient = coalesce(s.recipient, excluded.recipient),
-    sender = coalesce(s.sender, excluded.sender),
-    country = coalesce(s.country, excluded.country),
+    to_number = coalesce(s.to_number, excluded.to_number),
+    from_number = coalesce(s.from_number, excluded.from_number),
+    country_code = coalesce(s.country_code, excluded.country_code),
     parts = coalesce(s.parts, excluded.parts),
-    cost = coalesce(s.cost, excluded.cost),
+    cost_eur = coalesce(s.cost_eur, excluded.cost_eur),
     updated_at = now(),
-    failure_notice_txid = coalesce(s.failure_notice_txid, excluded.failure_notice_txid)
+    failure_notice_mark = coalesce(s.failure_notice_mark, excluded.failure_notice_mark)
   WHERE (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status),
          excluded.raw_status COLLATE "C", coalesce(excluded.error_code, '') COLLATE "C")
       > (dlr_status_class(s.status), coalesce(s.status_at, '-infinity'), dlr_status_ordinal(s.status),
          coalesce(s.raw_status, '') COLLATE "C", coalesce(s.error_code, '') COLLATE "C")
-  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.recipient, s.sender, s.country,
-            s.provider, s.status_at, s.failure_notice_txid = txid_current() AS noticed
+  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.to_number, s.from_number, s.country_code,
+            s.provider, s.status_at, s.failure_notice_mark = (SELECT v FROM mark) AS noticed
 ),
 notice AS (
   -- Only the rows this transaction moved into a failed status for the first time.
   INSERT INTO dlr_alert_outbox (message_id, status, raw_status, error_code, recipient, sender,
                                 country, provider, status_at)
-  SELECT message_id, status, raw_status, error_code, recipient, sender, country, provider, status_at
+  SELECT message_id, status, raw_status, error_code, to_number, from_number, country_code, provider, status_at
     FROM up WHERE noticed
   RETURNING 1
 ),
@@ -139,6 +143,9 @@ SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FR
 // writers moving two parts of one message see each other's part), written as they are.
 constexpr const char* parts_statement = R"sql(
 WITH
+mark AS MATERIALIZED (
+  SELECT nextval('dlr_notice_mark_seq') AS v
+),
 parts AS (
   SELECT p.message_id, p.part, p.status, p.raw_status, p.status_at, p.error_code, p.provider
     FROM dlr_message_parts p
@@ -168,10 +175,10 @@ state AS (
 ),
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider, parts,
-                             delivered_at, created_at, updated_at, failure_notice_txid)
+                             delivered_at, created_at, updated_at, failure_notice_mark)
   SELECT message_id, status, raw_status, status_at, error_code, provider, n,
          CASE WHEN status = 'delivered' THEN status_at END, now(), now(),
-         CASE WHEN status = ANY($2::text[]) THEN txid_current() END
+         CASE WHEN status = ANY($2::text[]) THEN (SELECT v FROM mark) END
     FROM state ORDER BY message_id
   ON CONFLICT (message_id) DO UPDATE SET
     status = excluded.status,
@@ -182,16 +189,16 @@ up AS (
     parts = coalesce(s.parts, excluded.parts),
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
     updated_at = now(),
-    failure_notice_txid = coalesce(s.failure_notice_txid, excluded.failure_notice_txid)
+    failure_notice_mark = coalesce(s.failure_notice_mark, excluded.failure_notice_mark)
   WHERE (s.status, s.raw_status, s.status_at, s.error_code)
         IS DISTINCT FROM (excluded.status, excluded.raw_status, excluded.status_at, excluded.error_code)
-  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.recipient, s.sender, s.country,
-            s.provider, s.status_at, s.failure_notice_txid = txid_current() AS noticed
+  RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.to_number, s.from_number, s.country_code,
+            s.provider, s.status_at, s.failure_notice_mark = (SELECT v FROM mark) AS noticed
 ),
 notice AS (
   INSERT INTO dlr_alert_outbox (message_id, status, raw_status, error_code, recipient, sender,
                                 country, provider, status_at)
-  SELECT message_id, status, raw_status, error_code, recipient, sender, country, provider, status_at
+  SELECT message_id, status, raw_status, error_code, to_number, from_number, country_code, provider, status_at
     FROM up WHERE noticed
   RETURNING 1
 ),
@@ -372,6 +379,7 @@ struct writer::impl {
   static write_outcome run(pqxx::transaction_base& tx, const batch_params& p) {
     auto row = tx.exec_prepared1(write_statement_name, p.winners, p.events, p.quarantine, p.notice_statuses);
     write_outcome out;
+    out.statements = 1;
     out.events_added = row[0].as<std::size_t>();
     out.rows_changed = row[1].as<std::size_t>();
     out.quarantined = row[2].as<std::size_t>();
@@ -393,32 +401,50 @@ struct writer::impl {
     return out;
   }
 
-  // After a data error: each record in its own savepoint, so only the refused ones go to quarantine.
-  write_outcome write_one_by_one(std::span<const report::ingest_record> batch) {
+  // After a data error: the batch is split in halves, each written under a savepoint, down to
+  // the records PostgreSQL refuses on their own, which go to quarantine. k refused records
+  // cost O(k log n) statements, not n; every savepoint is released, rolled back or not, so
+  // the transaction never holds more than one open subtransaction at a time.
+  write_outcome write_bisecting(std::span<const report::ingest_record> batch) {
     pqxx::work tx(connection());
     write_outcome total;
-    for (const auto& rec : batch) {
-      auto single = make_params(std::span(&rec, 1), config);
-      write_outcome out;
-      try {
-        tx.exec0("SAVEPOINT dlrd_record");
-        out = run(tx, single);
-        tx.exec0("RELEASE SAVEPOINT dlrd_record");
-      } catch (const pqxx::sql_error& e) {
-        if (!is_data_error(e.sqlstate())) throw;
-        tx.exec0("ROLLBACK TO SAVEPOINT dlrd_record");
-        spdlog::warn("store: record quarantined: {}: {}", e.sqlstate(), message_of(e));
-        report::ingest_record bad = poison(rec, e);
-        out = run(tx, make_params(std::span(&bad, 1), config));
-      }
-      total.events_added += out.events_added;
-      total.rows_changed += out.rows_changed;
-      total.quarantined += out.quarantined;
-      total.notices += out.notices;
-      total.waiters_woken += out.waiters_woken;
-    }
+    const auto half = batch.size() / 2;
+    bisect(tx, batch.first(half), total);
+    bisect(tx, batch.subspan(half), total);
     tx.commit();
     return total;
+  }
+
+  void bisect(pqxx::transaction_base& tx, std::span<const report::ingest_record> part, write_outcome& total) {
+    if (part.empty()) return;
+    try {
+      tx.exec0("SAVEPOINT dlrd_part");
+      add(total, run(tx, make_params(part, config)));
+      tx.exec0("RELEASE SAVEPOINT dlrd_part");
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (!is_data_error(e.sqlstate())) throw;
+      tx.exec0("ROLLBACK TO SAVEPOINT dlrd_part");
+      tx.exec0("RELEASE SAVEPOINT dlrd_part");
+      if (part.size() == 1) {
+        spdlog::warn("store: record quarantined: {}: {}", e.sqlstate(), message_of(e));
+        report::ingest_record bad = poison(part.front(), e);
+        add(total, run(tx, make_params(std::span(&bad, 1), config)));
+        return;
+      }
+    }
+    const auto half = part.size() / 2;
+    bisect(tx, part.first(half), total);
+    bisect(tx, part.subspan(half), total);
+  }
+
+  static void add(write_outcome& total, const write_outcome& out) {
+    total.events_added += out.events_added;
+    total.rows_changed += out.rows_changed;
+    total.quarantined += out.quarantined;
+    total.notices += out.notices;
+    total.waiters_woken += out.waiters_woken;
+    total.statements += out.statements;
   }
 
   write_outcome attempt(std::span<const report::ingest_record> batch, const batch_params& p) {
@@ -426,7 +452,7 @@ struct writer::impl {
       return write_set(p);
     } catch (const pqxx::sql_error& e) {
       if (!is_data_error(e.sqlstate()) || !conn || !conn->is_open()) throw;
-      return write_one_by_one(batch);
+      return write_bisecting(batch);
     }
   }
 

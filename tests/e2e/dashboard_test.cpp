@@ -52,7 +52,7 @@ CREATE FUNCTION t(d int, s float8) RETURNS timestamptz LANGUAGE sql STABLE AS $$
   SELECT (date_trunc('day', now() AT TIME ZONE 'UTC') - d * interval '1 day' + interval '12 hours'
           + s * interval '1 second') AT TIME ZONE 'UTC'
 $$;
-INSERT INTO sms_logs (message_id, recipient, country, sender, provider, status, error_code,
+INSERT INTO sms_logs (message_id, to_number, country_code, from_number, provider, status, error_code,
                       sent_at, created_at, status_at, delivered_at)
 SELECT m.country || '-' || m.d || '-' || m.status || '-' || i, '+100', m.country, m.sender, 'smspm',
        m.status, m.code, t(m.d, 0), t(m.d, 0), t(m.d, m.latency),

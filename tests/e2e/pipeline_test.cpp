@@ -149,7 +149,7 @@ TEST_F(pipeline, twenty_thousand_callbacks_converge_to_the_oracle) {
       "SELECT message_id, status, raw_status, extract(epoch from status_at)::bigint - "
       "extract(epoch from timestamptz '2026-01-01T00:00:00Z')::bigint, "
       "extract(epoch from delivered_at)::bigint - extract(epoch from timestamptz '2026-01-01T00:00:00Z')::bigint, "
-      "recipient FROM sms_logs");
+      "to_number FROM sms_logs");
   int mismatches = 0;
   for (const auto& row : result) {
     const auto* w = winner.at(row[0].as<std::string>());

@@ -147,8 +147,8 @@ TEST_F(profiles_e2e, every_documented_callback_is_answered_as_its_gateway_expect
       SCOPED_TRACE(c.file + " " + r.message_id);
       auto id = quoted(r.message_id);
       auto row = test::query(db_.url(),
-                             "SELECT status, raw_status, recipient, sender, error_code, provider, parts, "
-                             "cost::text FROM sms_logs WHERE message_id = " + id);
+                             "SELECT status, raw_status, to_number, from_number, error_code, provider, parts, "
+                             "cost_eur::text FROM sms_logs WHERE message_id = " + id);
       ASSERT_EQ(row.size(), 1u);
       EXPECT_EQ(row[0][0].as<std::string>(), r.status);
       EXPECT_EQ(row[0][1].as<std::string>(), r.raw_status);
@@ -160,8 +160,8 @@ TEST_F(profiles_e2e, every_documented_callback_is_answered_as_its_gateway_expect
                 r.error_code.value_or("(null)"));
       EXPECT_EQ(row[0][5].as<std::string>(), c.profile);
       EXPECT_EQ(row[0][6].is_null() ? -1 : row[0][6].as<int>(), r.parts.value_or(-1));
-      // Cost is numeric(12,5): compare as numbers, not text.
-      EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = " + id + " AND cost " +
+      // cost_eur is numeric(10,6): compare as numbers, not text.
+      EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = " + id + " AND cost_eur " +
                                      (r.cost ? "= " + quoted(*r.cost) + "::numeric" : std::string("IS NULL"))),
                 1);
       std::string when = r.event_at ? "event_at = " + quoted(*r.event_at) + "::timestamptz AND event_time_from_gateway"
@@ -252,12 +252,12 @@ TEST_F(operator_profile_e2e, a_generic_profile_from_the_config_works_end_to_end)
   ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs", 2), 2);
   EXPECT_EQ(count(db_.url(),
                   "SELECT count(*) FROM sms_logs WHERE message_id = 'acme-eu/r-1' AND status = 'delivered' AND "
-                  "raw_status = 'OK' AND recipient = '+447700900123' AND sender = 'ACME' AND provider = 'acmetel' "
+                  "raw_status = 'OK' AND to_number = '+447700900123' AND from_number = 'ACME' AND provider = 'acmetel' "
                   "AND delivered_at = '2024-05-01T12:05:00Z'"),
             1);
   EXPECT_EQ(count(db_.url(),
                   "SELECT count(*) FROM sms_logs WHERE message_id = 'acme-eu/r-2' AND status = 'undelivered' AND "
-                  "error_code = '1' AND recipient = '+4915112345678' AND status_at = '2024-05-01T12:01:00Z'"),
+                  "error_code = '1' AND to_number = '+4915112345678' AND status_at = '2024-05-01T12:01:00Z'"),
             1);
   EXPECT_EQ(count(db_.url(),
                   "SELECT count(*) FROM dlr_events WHERE message_id = 'acme-eu/r-1' AND status = 'pending' AND "
@@ -358,10 +358,10 @@ TEST_F(profiles_e2e, quarantined_callbacks_are_replayed_through_a_fixed_profile)
   EXPECT_NE(replayed.find("replayed 2 payload(s) into 2 report(s); 1 still undecodable"), std::string::npos)
       << replayed;
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'q-1' AND status = 'delivered' "
-                             "AND recipient = '+447700900123' AND provider = 'legacy'"),
+                             "AND to_number = '+447700900123' AND provider = 'legacy'"),
             1);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'q-2' AND status = 'undelivered' "
-                             "AND recipient = '+4915112345678'"),
+                             "AND to_number = '+4915112345678'"),
             1);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events WHERE message_id IN ('q-1', 'q-2')"), 2);
   // The same write path as the daemon's: the failure is noticed once.

@@ -42,7 +42,7 @@ $$;
 //   D-1: DE de11, de12 delivered after 9 and 10 s; VN vn1..vn3 sent, never reported (no
 //        finals); x1 a report-created row: no country, sender or send time, delivered.
 constexpr const char* crafted_rows = R"sql(
-INSERT INTO sms_logs (message_id, recipient, country, sender, provider, status, error_code,
+INSERT INTO sms_logs (message_id, to_number, country_code, from_number, provider, status, error_code,
                       sent_at, created_at, status_at, delivered_at)
 SELECT m.id, '+100', m.country, m.sender, m.provider, m.status, m.code,
        t(m.d, 0), t(m.d, 0), t(m.d, m.latency),

@@ -47,7 +47,40 @@ TEST_F(notice_test, a_move_into_a_failed_status_writes_one_notice_with_the_row) 
   EXPECT_EQ(row[0][3].as<std::string>(), "+4915112345678");
   EXPECT_EQ(row[0][4].as<std::string>(), "DE");
   EXPECT_EQ(row[0][5].as<std::string>(), "smspm");
-  EXPECT_EQ(query(url(), "SELECT country FROM sms_logs WHERE message_id = 'n1'")[0][0].as<std::string>(), "DE");
+  EXPECT_EQ(query(url(), "SELECT country_code FROM sms_logs WHERE message_id = 'n1'")[0][0].as<std::string>(), "DE");
+}
+
+TEST_F(notice_test, a_batch_split_around_a_refused_record_notices_a_message_once) {
+  // One batch moves a message undelivered -> expired -> delivered, with a record PostgreSQL
+  // refuses between them: the batch is written in parts, several statements in one
+  // transaction. The marker compared with txid_current(), the same in every statement, so
+  // each part noticed the message again (three notices, the last one "delivered").
+  auto w = make_writer();
+  std::vector<ingest_record> batch{
+      make_report("n9", status::undelivered, "UNDELIV", t0 + second),
+      make_report(std::string("nul\0id", 6), status::delivered, "DELIVRD", t0),
+      make_report("n9", status::expired, "EXPIRED", t0 + 2 * second),
+      make_report("other", status::pending, "ENROUTE", t0),
+      make_report("n9", status::delivered, "DELIVRD", t0 + 3 * second)};
+  auto out = write_with(w, batch);
+  EXPECT_GT(out.statements, 2u) << "the batch was written in parts";
+  EXPECT_EQ(out.quarantined, 1u);
+  EXPECT_EQ(notices_for("n9"), 1);
+  auto row = query(url(), "SELECT status FROM dlr_alert_outbox WHERE message_id = 'n9'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0].as<std::string>(), "undelivered");
+  EXPECT_EQ(query(url(), "SELECT status FROM sms_logs WHERE message_id = 'n9'")[0][0].as<std::string>(), "delivered");
+}
+
+TEST_F(notice_test, a_message_and_its_parts_in_one_transaction_notice_once) {
+  // The parts' statement runs after the messages' statement in the same transaction; both
+  // may move the message's row into a failed status.
+  auto w = make_writer();
+  query(url(), "SELECT dlr_log_parts('long-1', ARRAY['long-1-a', 'long-1-b'])");
+  std::vector<ingest_record> batch{make_report("long-1", status::undelivered, "UNDELIV", t0 + second),
+                                   make_report("long-1-a", status::rejected, "REJECTD", t0 + 2 * second)};
+  write_with(w, batch);
+  EXPECT_EQ(notices_for("long-1"), 1);
 }
 
 TEST_F(notice_test, duplicates_replays_and_later_failures_never_notify_twice) {

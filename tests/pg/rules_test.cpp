@@ -44,7 +44,7 @@ class rules_test : public dlrd::test::pg_test {
            const std::string& provider = "smspm", const std::string& sender = "ACME") {
     int first = next_id_;
     next_id_ += n;
-    query(url(), "INSERT INTO sms_logs (message_id, recipient, status, status_at, country, provider, sender) "
+    query(url(), "INSERT INTO sms_logs (message_id, to_number, status, status_at, country_code, provider, from_number) "
                  "SELECT 'm-' || g, '+447700900123', '" + status + "', now() - interval '" + std::to_string(age_s) +
                      " seconds', '" + country + "', '" + provider + "', '" + sender + "' FROM generate_series(" +
                      std::to_string(first) + ", " + std::to_string(first + n - 1) + ") g");

@@ -308,7 +308,7 @@ TEST_F(status_test, the_writer_notifies_only_for_final_rows_that_somebody_waits_
 TEST_F(status_test, dlr_log_send_keeps_the_old_signature_and_never_touches_delivery_state) {
   query(url(), "SELECT dlr_log_send('a', '+447700900001')");
   query(url(), "SELECT dlr_log_send('b', '+447700900002', 'ACME', 'hi', now(), 1, 0.05, 'GB')");
-  query(url(), "SELECT dlr_log_send(p_message_id => 'c', p_recipient => '+447700900003', p_sender => 'ACME')");
+  query(url(), "SELECT dlr_log_send(p_message_id => 'c', p_to_number => '+447700900003', p_from_number => 'ACME')");
   query(url(), "SELECT dlr_log_send('d', '+447700900004', 'ACME', 'hi', NULL, 1, NULL, 'GB', '{otp}', 'smspm')");
   EXPECT_EQ(query(url(), "SELECT count(*) FROM sms_logs WHERE status = 'pending'")[0][0].as<int>(), 4);
   EXPECT_EQ(column("d", "array_to_string(tags, ',')"), "otp");
@@ -377,8 +377,8 @@ TEST_F(status_test, the_service_answers_lookups_sends_and_wakes_a_waiter_when_th
   auto j = nlohmann::json::parse(sent.body);
   EXPECT_EQ(j["status"], "pending");
   EXPECT_EQ(j["final"], false);
-  EXPECT_EQ(j["recipient"], "+4915112345678");
-  EXPECT_EQ(j["country"], "DE");
+  EXPECT_EQ(j["to_number"], "+4915112345678");
+  EXPECT_EQ(j["country_code"], "DE");
   EXPECT_EQ(j["tags"], nlohmann::json::array({"otp"}));
 
   auto waiting = client.call("GET", "/v1/messages/w1?wait=15s");

@@ -127,8 +127,8 @@ TEST_F(writer_test, a_later_failure_replaces_an_earlier_failure_and_its_error_co
 
 // Columns that must not depend on whether the DLR or the send was logged first.
 constexpr const char* comparable_columns =
-    "SELECT recipient, sender, message, status, raw_status, status_at, error_code, sent_at, delivered_at, "
-    "provider, country, parts, cost FROM sms_logs WHERE message_id = ";
+    "SELECT to_number, from_number, text_preview, status, raw_status, status_at, error_code, sent_at, delivered_at, "
+    "provider, country_code, parts, cost_eur FROM sms_logs WHERE message_id = ";
 
 TEST_F(writer_test, dlr_before_send_and_send_before_dlr_give_the_same_row) {
   auto w = make_writer();
@@ -156,7 +156,7 @@ TEST_F(writer_test, dlr_before_send_and_send_before_dlr_give_the_same_row) {
     EXPECT_EQ(a[0][i].is_null(), b[0][i].is_null()) << "column " << a.column_name(i);
   }
   EXPECT_EQ(a[0]["status"].as<std::string>(), "delivered");
-  EXPECT_EQ(a[0]["recipient"].as<std::string>(), "+37255511111");
+  EXPECT_EQ(a[0]["to_number"].as<std::string>(), "+37255511111");
   EXPECT_EQ(a[0]["parts"].as<int>(), 2);
 }
 
@@ -173,7 +173,7 @@ TEST_F(writer_test, a_report_without_a_logged_send_creates_the_row_without_a_sen
   auto w = make_writer();
   auto out = write(w, std::vector{make_report("m1", status::pending, "ENROUTE", t0)});
   EXPECT_EQ(out.rows_changed, 1u);
-  auto r = query(url(), "SELECT sent_at IS NULL, recipient IS NULL FROM sms_logs");
+  auto r = query(url(), "SELECT sent_at IS NULL, to_number IS NULL FROM sms_logs");
   EXPECT_TRUE(r[0][0].as<bool>());
   EXPECT_TRUE(r[0][1].as<bool>());
 }
@@ -228,10 +228,10 @@ TEST_F(writer_test, history_off_writes_no_events) {
 
 TEST_F(writer_test, a_record_with_a_data_error_is_quarantined_and_does_not_block_its_batch) {
   auto w = make_writer();
-  auto too_long = make_report(std::string(200, 'x'), status::delivered, "DELIVRD", t0);
+  auto refused = make_report(std::string("bad\0id", 6), status::delivered, "DELIVRD", t0);  // text cannot hold NUL
   quarantined_payload payload{"smspm", "decode: missing field", "id", "application/json", std::string(binary_body),
                               dlrd::report::time_point{std::chrono::microseconds{t0}}};
-  std::vector<ingest_record> batch{make_report("good-1", status::delivered, "DELIVRD", t0), too_long, payload,
+  std::vector<ingest_record> batch{make_report("good-1", status::delivered, "DELIVRD", t0), refused, payload,
                                    make_report("good-2", status::undelivered, "UNDELIV", t0)};
   auto out = write(w, batch);
   EXPECT_EQ(out.rows_changed, 2u);
@@ -244,9 +244,52 @@ TEST_F(writer_test, a_record_with_a_data_error_is_quarantined_and_does_not_block
   auto q = query(url(), "SELECT reason, field, convert_from(body, 'UTF8') FROM dlr_quarantine "
                         "WHERE reason LIKE 'store:%'");
   ASSERT_EQ(q.size(), 1u);
-  EXPECT_TRUE(q[0][0].as<std::string>().starts_with("store: 22001: ")) << q[0][0].as<std::string>();
+  EXPECT_TRUE(q[0][0].as<std::string>().starts_with("store: 22P05: ")) << q[0][0].as<std::string>();
   EXPECT_EQ(q[0][1].as<std::string>(), "");
-  EXPECT_NE(q[0][2].as<std::string>().find(std::string(200, 'x')), std::string::npos);
+  EXPECT_NE(q[0][2].as<std::string>().find("bad\\u0000id"), std::string::npos) << q[0][2].as<std::string>();
+}
+
+TEST_F(writer_test, every_value_the_decoder_accepts_fits_its_column) {
+  // The decoder takes error codes up to 64 bytes and costs below 1e12; the table held 50 bytes
+  // and NUMERIC(12,5), so such reports went to quarantine as store errors and were lost to
+  // sms_logs. The report is kept; a cost no SMS has (10,000 EUR or more) is not stored.
+  auto w = make_writer();
+  auto long_code = make_report("fit-1", status::undelivered, "UNDELIV", t0, std::string(64, 'E'));
+  auto huge_cost = make_report("fit-2", status::delivered, "DELIVRD", t0);
+  huge_cost.cost = "999999999999.5";
+  auto fine_cost = make_report("fit-3", status::delivered, "DELIVRD", t0);
+  fine_cost.cost = "9999.1234567";
+  auto out = write(w, std::vector<ingest_record>{long_code, huge_cost, fine_cost});
+  EXPECT_EQ(out.quarantined, 0u);
+  EXPECT_EQ(out.rows_changed, 3u);
+  EXPECT_EQ(out.statements, 1u) << "no refusal, so no fallback";
+  auto rows = query(url(), "SELECT message_id, error_code, cost_eur::text FROM sms_logs ORDER BY message_id");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][1].as<std::string>(), std::string(64, 'E'));
+  EXPECT_TRUE(rows[1][2].is_null());
+  EXPECT_EQ(rows[2][2].as<std::string>(), "9999.123457");
+}
+
+TEST_F(writer_test, refused_records_cost_a_logarithmic_number_of_statements_and_any_number_fits) {
+  auto w = make_writer();
+  std::vector<ingest_record> batch;
+  for (int i = 0; i < 256; ++i) batch.push_back(make_report("log-" + std::to_string(i), status::delivered, "DELIVRD", t0));
+  batch[77] = make_report(std::string("bad\0one", 7), status::delivered, "DELIVRD", t0);
+  auto out = write(w, batch);
+  EXPECT_EQ(out.quarantined, 1u);
+  EXPECT_EQ(out.rows_changed, 255u);
+  // Halving down to the one refused record: two statements per level, plus its quarantine.
+  EXPECT_LE(out.statements, 2u * 8u + 1u) << "one statement per record would be 256";
+
+  // More refused records than PostgreSQL's subtransaction cache (64) holds, in one batch.
+  std::vector<ingest_record> poisoned;
+  for (int i = 0; i < 100; ++i) {
+    poisoned.push_back(make_report("p-" + std::to_string(i), status::delivered, "DELIVRD", t0));
+    poisoned.push_back(make_report(std::string("nul\0", 4) + std::to_string(i), status::delivered, "DELIVRD", t0));
+  }
+  auto many = write(w, poisoned);
+  EXPECT_EQ(many.quarantined, 100u);
+  EXPECT_EQ(many.rows_changed, 100u);
 }
 
 TEST_F(writer_test, text_postgresql_cannot_hold_is_quarantined_with_its_bytes_intact) {

@@ -21,6 +21,7 @@ struct write_outcome {
   std::size_t quarantined = 0;    ///< dlr_quarantine rows written (decode failures and poison records)
   std::size_t notices = 0;        ///< failure notices written to dlr_alert_outbox
   std::size_t waiters_woken = 0;  ///< final rows with a registered status waiter (one NOTIFY each)
+  std::size_t statements = 0;     ///< write statements run in the committed transaction (1 without refusals)
 };
 
 /// Plain running totals of one writer, for metrics and the watchdog.

@@ -3,9 +3,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -268,11 +272,55 @@ std::optional<section> section::child(std::string_view key) {
   return section(n, join(path_, key), *diag_);
 }
 
+namespace {
+
+/// Edits (insert, delete, substitute, swap two neighbours) between a and b: optimal string alignment.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const std::size_t w = b.size() + 1;
+  std::vector<std::size_t> d((a.size() + 1) * w);
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i * w] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      std::size_t v = std::min({d[(i - 1) * w + j] + 1, d[i * w + j - 1] + 1, d[(i - 1) * w + j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) v = std::min(v, d[(i - 2) * w + j - 2] + 1);
+      d[i * w + j] = v;
+    }
+  }
+  return d.back();
+}
+
+std::optional<std::string> closest_key(std::string_view unknown, const std::vector<std::string>& known) {
+  // A typo is a few edits of a key, never most of it: "prot" -> "port", not "ab" -> "db".
+  const std::size_t limit = std::clamp<std::size_t>(unknown.size() / 3, 1, 2);
+  std::optional<std::string> best;
+  std::size_t best_distance = limit + 1;
+  for (const auto& k : known) {
+    auto d = edit_distance(unknown, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 void section::finish() {
   if (!impl_->node.IsMap()) return;
+  // The keys some read asked for and that the file does not hold: the candidates for a typo.
+  std::vector<std::string> unused;
+  for (const auto& k : impl_->used) {
+    if (!has(k)) unused.push_back(k);
+  }
   for (const auto& kv : impl_->node) {
     auto k = kv.first.Scalar();
-    if (!impl_->used.contains(k)) diag_->add(line_of(kv.first), join(path_, k), "unknown key");
+    if (impl_->used.contains(k)) continue;
+    std::string message = "unknown key";
+    if (auto near = closest_key(k, unused)) message += " (did you mean '" + *near + "'?)";
+    diag_->add(line_of(kv.first), join(path_, k), message);
   }
 }
 
@@ -339,11 +387,44 @@ std::optional<std::string> expand_env(std::string_view text, std::string& error)
 }
 
 namespace {
+
+/// yaml-cpp keeps every pair of a mapping, and a lookup finds the first: a key written twice
+/// would silently lose one of its values, so each repeat is an error at its line.
+void find_duplicate_keys(const YAML::Node& node, const std::string& path, diagnostics& diag) {
+  if (node.IsSequence()) {
+    std::size_t i = 0;
+    for (const auto& item : node) find_duplicate_keys(item, path + "[" + std::to_string(i++) + "]", diag);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    if (kv.first.IsScalar() && !seen.insert(key).second) {
+      diag.add(line_of(kv.first), join(path, key), "duplicate key (already set above; remove one of them)");
+    }
+    find_duplicate_keys(kv.second, join(path, key), diag);
+  }
+}
+
+/// The whole file, or the OS's reason it cannot be read ("Permission denied", "Is a directory").
+std::optional<std::string> read_file(const std::string& file, std::string& out) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!f) return std::string(std::strerror(errno));
+  char buffer[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) out.append(buffer, n);
+  if (std::ferror(f.get())) return std::string(std::strerror(errno));
+  return std::nullopt;
+}
+
 void load_node(const YAML::Node& root, diagnostics& diag, const std::function<void(section&)>& fill) {
   if (!root.IsNull() && root.IsDefined() && !root.IsMap()) {
     diag.add(line_of(root), "", "the top level must be a mapping");
     diag.throw_if_any();
   }
+  find_duplicate_keys(root, "", diag);
+  diag.throw_if_any();
   section top(root, "", diag);
   fill(top);
   top.finish();
@@ -355,12 +436,12 @@ void load_file(const std::string& file, const std::function<void(section&)>& fil
   diagnostics diag(file);
   YAML::Node root;
   try {
-    std::ifstream in(file);
-    if (!in) {
-      diag.add(0, "", "cannot open config file");
+    std::string text;
+    if (auto err = read_file(file, text)) {
+      diag.add(0, "", "cannot read config file: " + *err);
       diag.throw_if_any();
     }
-    root = YAML::Load(in);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     diag.add(e.mark.is_null() ? 0 : e.mark.line + 1, "", e.msg);
     diag.throw_if_any();

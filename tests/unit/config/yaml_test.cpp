@@ -189,14 +189,52 @@ TEST(config_load_file, reads_a_file_and_names_it_in_errors) {
   }
 }
 
-TEST(config_load_file, a_missing_file_is_named) {
-  const std::string path = "/nonexistent/dlrd/missing.yaml";
+/// load_file's whole message for `path`, or "" when it loaded.
+std::string file_error_of(const std::string& path) {
   try {
     load_file(path, [](section&) {});
-    FAIL() << "expected a config_error";
   } catch (const config_error& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": cannot open config file");
+    return e.what();
   }
+  return "";
+}
+
+TEST(config_load_file, a_missing_file_is_named_with_the_reason) {
+  const std::string path = "/nonexistent/dlrd/missing.yaml";
+  EXPECT_EQ(file_error_of(path), path + ": cannot read config file: No such file or directory");
+}
+
+TEST(config_load_file, a_directory_in_place_of_the_file_says_so) {
+  const std::string dir = testing::TempDir();
+  EXPECT_EQ(file_error_of(dir), dir + ": cannot read config file: Is a directory");
+}
+
+TEST(config_load, a_key_written_twice_is_refused_at_its_second_line) {
+  EXPECT_EQ(error_of("mode: fast\nverbose: true\nmode: safe\n"),
+            "x.yaml:3: mode: duplicate key (already set above; remove one of them)");
+  EXPECT_EQ(error_of("listen:\n  port: 1\n  port: 2\n"),
+            "x.yaml:3: listen.port: duplicate key (already set above; remove one of them)");
+  // In a list item and in a mapping no reader asks for, too.
+  EXPECT_EQ(error_of("tags: []\nlisten:\n  host: a\nmode: fast\nextra:\n  - {a: 1, a: 2}\n"),
+            "x.yaml:6: extra[0].a: duplicate key (already set above; remove one of them)");
+  EXPECT_EQ(error_of("listen:\n  port: 1\nmode: fast\nlisten:\n  port: 2\n"),
+            "x.yaml:4: listen: duplicate key (already set above; remove one of them)");
+}
+
+TEST(config_load, a_misspelt_key_suggests_the_known_one) {
+  EXPECT_EQ(error_of("listen:\n  prot: 9000\n"), "x.yaml:2: listen.prot: unknown key (did you mean 'port'?)");
+  EXPECT_EQ(error_of("listen:\n  read_timout: 1s\n"),
+            "x.yaml:2: listen.read_timout: unknown key (did you mean 'read_timeout'?)");
+  EXPECT_EQ(error_of("verbos: true\n"), "x.yaml:1: verbos: unknown key (did you mean 'verbose'?)");
+  EXPECT_EQ(error_of("token_fiel: x\n"), "x.yaml:1: token_fiel: unknown key (did you mean 'token_file'?)");
+}
+
+TEST(config_load, an_unknown_key_far_from_every_known_one_gets_no_suggestion) {
+  EXPECT_EQ(error_of("listen:\n  bogus: 1\n"), "x.yaml:2: listen.bogus: unknown key");
+  // Short keys are not guessed at: two edits turn most short words into each other.
+  EXPECT_EQ(error_of("listen:\n  pt: 1\n"), "x.yaml:2: listen.pt: unknown key");
+  // A key the file already sets is not suggested for another one.
+  EXPECT_EQ(error_of("listen:\n  port: 1\n  portt: 2\n"), "x.yaml:3: listen.portt: unknown key");
 }
 
 TEST(parse_duration, units) {

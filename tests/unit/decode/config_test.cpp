@@ -42,7 +42,7 @@ TEST(decode_config, an_unknown_key_in_the_section_is_reported) {
     load("decode:\n  on_invalid: reject\n  on_valid: accept\n");
     FAIL() << "expected a config_error";
   } catch (const config::config_error& e) {
-    EXPECT_STREQ(e.what(), "dlrd.yaml:3: decode.on_valid: unknown key");
+    EXPECT_STREQ(e.what(), "dlrd.yaml:3: decode.on_valid: unknown key (did you mean 'on_invalid'?)");
   }
 }
 

@@ -1,5 +1,5 @@
-// The profile engine: reads any gateway's callback (JSON, form or query string, single or
-// batched) into delivery reports, as one profile describes it.
+// The profile engine: reads any gateway's callback (JSON, form, query string or a plain-text
+// SMPP receipt, single or batched) into delivery reports, as one profile describes it.
 #include <dlrd/decode/profile.hpp>
 
 #include <dlrd/decode/form.hpp>
@@ -112,6 +112,20 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+/// A lower-cased word against a lower-cased pattern: equal, or "x*" a prefix of it.
+bool matches(std::string_view pattern, std::string_view word) {
+  if (!pattern.empty() && pattern.back() == '*') return word.starts_with(pattern.substr(0, pattern.size() - 1));
+  return pattern == word;
+}
+
+/// A scalar as the lower-cased text a rule compares: strings (trimmed), integers, booleans.
+std::optional<std::string> rule_text(const json& v) {
+  if (v.is_string()) return lower(trim(v.get_ref<const std::string&>()));
+  if (v.is_number_integer()) return integer_text(v);
+  if (v.is_boolean()) return std::string(v.get<bool>() ? "true" : "false");
+  return std::nullopt;
+}
+
 /// A path inside one object: the whole text as a key first (form names may hold dots),
 /// then dotted steps. "@" is the object itself.
 const json* at_path(const json& node, std::string_view path) {
@@ -147,6 +161,7 @@ const json* at_path(const json& node, std::string_view path) {
 struct scopes {
   std::vector<const json*> chain;  // innermost first
   std::string prefix;              // "" or "results[2]." for error field names
+  std::string_view text;           // a plain-text body: the receipt itself
 };
 
 /// Reads one report from its scopes, as the profile says.
@@ -159,7 +174,29 @@ class report_reader {
 
   bool read(report::delivery_report& r) {
     return receipt() && recipient(r) && message_id(r) && status(r) && timestamp(r) && optional_text(r) &&
-           parts(r) && cost(r);
+           outcome(r) && parts(r) && cost(r);
+  }
+
+  /// The reason this event is ignored (not a delivery report), or std::nullopt.
+  std::optional<std::string> ignored() const {
+    std::string name;
+    for (const auto& rule : p_.ignore) {
+      const json* v = find({rule.field}, name);
+      auto t = v ? rule_text(*v) : std::nullopt;
+      if (!t) continue;
+      for (const auto& want : rule.values) {
+        if (matches(want, *t)) return rule.reason;
+      }
+    }
+    for (const auto& rule : p_.accept) {
+      const json* v = find({rule.field}, name);
+      if (!v) continue;  // absent: not this rule's concern; the report is read (or found invalid)
+      auto t = rule_text(*v);
+      bool accepted = t && std::any_of(rule.values.begin(), rule.values.end(),
+                                       [&](const std::string& want) { return matches(want, *t); });
+      if (!accepted) return rule.reason;
+    }
+    return std::nullopt;
   }
 
  private:
@@ -223,8 +260,17 @@ class report_reader {
 
   bool receipt() {
     std::string name;
-    if (p_.receipt.empty()) return true;
-    const json* v = find(p_.receipt, name);
+    const json* v = p_.receipt.empty() ? nullptr : find(p_.receipt, name);
+    if (!v && !s_.text.empty()) {
+      // A text/plain body is the receipt itself.
+      auto s = trim(s_.text);
+      if (s.size() > 1024) return fail("", "body is longer than 1024 bytes");
+      if (has_control(s) || !valid_utf8(s)) return fail("", "body contains control characters");
+      receipt_ = parse_smpp_receipt(s);
+      if (!receipt_) return fail("", "body is not an SMPP delivery receipt (id:... stat:...)");
+      receipt_name_ = "body";
+      return true;
+    }
     if (!v) return true;
     if (!v->is_string()) return fail(name, name + " must be a string");
     auto s = trim(v->get_ref<const std::string&>());
@@ -308,11 +354,7 @@ class report_reader {
   std::optional<report::status> map_word(std::string_view word) const {
     auto w = lower(word);
     for (const auto& [key, st] : p_.statuses) {
-      if (!key.empty() && key.back() == '*') {
-        if (std::string_view(w).starts_with(std::string_view(key).substr(0, key.size() - 1))) return st;
-      } else if (key == w) {
-        return st;
-      }
+      if (matches(key, w)) return st;
     }
     return map_status_word(word);
   }
@@ -404,7 +446,9 @@ class report_reader {
 
   bool timestamp(report::delivery_report& r) {
     std::string name;
-    const json* v = find(p_.timestamp, name);
+    // A zone-less carrier time is an instant only when the profile names its zone.
+    const json* v = p_.zone_named ? find(p_.carrier_time, name) : nullptr;
+    if (!v) v = find(p_.timestamp, name);
     if (v) {
       if (!parse_time(*v, name, r.event_at)) return false;
       r.event_time_from_gateway = true;
@@ -431,9 +475,47 @@ class report_reader {
         receipt_->err.find_first_not_of('0') != std::string::npos) {
       r.error_code = receipt_->err.substr(0, max_field_bytes);
     }
+    if (!r.error_code && !r.raw_status.empty() && r.raw_status.size() <= max_field_bytes) {
+      auto w = lower(r.raw_status);
+      for (const auto& pattern : p_.status_error_codes) {
+        if (matches(pattern, w)) {
+          r.error_code = r.raw_status;
+          break;
+        }
+      }
+    }
     if (r.error_code && std::find(p_.no_error_codes.begin(), p_.no_error_codes.end(), *r.error_code) !=
                             p_.no_error_codes.end()) {
       r.error_code.reset();
+    }
+    return true;
+  }
+
+  /// A failure's error code (then the gateway's permanent flag) decides whether it is
+  /// permanent (rejected) or transient (undelivered); never a delivered or pending report.
+  bool outcome(report::delivery_report& r) {
+    if (!report::is_failed(r.canonical)) return true;
+    if (r.error_code && !p_.error_statuses.empty()) {
+      auto code = lower(*r.error_code);
+      const std::pair<std::string, report::status>* hit = nullptr;
+      for (const auto& e : p_.error_statuses) {
+        if (e.first == code) {
+          hit = &e;
+          break;
+        }
+        if (!hit && matches(e.first, code)) hit = &e;
+      }
+      if (hit) r.canonical = hit->second;
+    }
+    std::string name;
+    const json* v = find(p_.permanent, name);
+    if (!v) return true;
+    auto t = rule_text(*v);
+    if (t == "true") r.canonical = report::status::rejected;
+    else if (t == "false") {
+      if (r.canonical == report::status::rejected) r.canonical = report::status::undelivered;
+    } else {
+      return fail(name, name + " must be true or false");
     }
     return true;
   }
@@ -497,8 +579,9 @@ class report_reader {
 
 class batch_walker {
  public:
-  batch_walker(const profile& p, const json* query, report::time_point received_at, decoded& out)
-      : p_(p), query_(query), received_at_(received_at), out_(out) {}
+  batch_walker(const profile& p, const json* query, report::time_point received_at, decoded& out,
+               std::string_view text = {})
+      : p_(p), query_(query), received_at_(received_at), out_(out), text_(text) {}
 
   /// `flat`: form or query fields, one report, no batch.
   std::optional<decode_error> walk(const json& root, bool flat) {
@@ -520,7 +603,10 @@ class batch_walker {
     }
     if (!root.is_object()) return decode_error{"body must be a JSON object", ""};
     if (auto e = nested(steps, 0, chain, "")) return e;
-    if (out_.reports.empty()) return decode_error{"batch is empty", steps.front()};
+    if (out_.reports.empty() && out_.ignored.empty()) {
+      if (p_.empty_batch_reason.empty()) return decode_error{"batch is empty", steps.front()};
+      out_.ignored.push_back(p_.empty_batch_reason);
+    }
     return std::nullopt;
   }
 
@@ -560,7 +646,7 @@ class batch_walker {
       }
       chain.pop_back();
       if (e) return e;
-      if (auto t = too_many(out_.reports.size())) return t;
+      if (auto t = too_many(out_.reports.size() + out_.ignored.size())) return t;
     }
     return std::nullopt;
   }
@@ -571,10 +657,15 @@ class batch_walker {
     s.chain.assign(chain.rbegin(), chain.rend());
     if (query_) s.chain.push_back(query_);
     s.prefix = std::move(prefix);
+    s.text = text_;
     report::delivery_report r;
     r.provider = p_.name;
     r.received_at = received_at_;
     report_reader rd(p_, s, out_.unknown_words);
+    if (auto reason = rd.ignored()) {
+      out_.ignored.push_back(std::move(*reason));
+      return std::nullopt;
+    }
     if (!rd.read(r)) return *rd.error();
     out_.reports.push_back(std::move(r));
     return std::nullopt;
@@ -584,6 +675,7 @@ class batch_walker {
   const json* query_;
   report::time_point received_at_;
   decoded& out_;
+  std::string_view text_;
 };
 
 /// Form or query fields as a JSON object of strings; the first occurrence of a name wins.
@@ -608,6 +700,7 @@ std::string accepted_media(unsigned enc) {
   std::string out;
   if (enc & json_body) out += "application/json";
   if (enc & form_body) out += std::string(out.empty() ? "" : " or ") + "application/x-www-form-urlencoded";
+  if (enc & text_body) out += std::string(out.empty() ? "" : " or ") + "text/plain";
   if (enc & query_string) out += std::string(out.empty() ? "" : " or ") + "a query string";
   return out;
 }
@@ -624,6 +717,8 @@ reading reading_of(const profile& p, const callback_input& in) {
     r.body = b::json;
   } else if (in.media_type == "application/x-www-form-urlencoded" && (p.encodings & form_body)) {
     r.body = b::form;
+  } else if (in.media_type == "text/plain" && (p.encodings & text_body) && !trim(in.body).empty()) {
+    r.body = b::text;
   } else if (in.media_type.empty() && trim(in.body).empty() && (p.encodings & query_string)) {
     r.body = b::nothing;
   } else if (in.media_type.empty() && (p.encodings & json_body)) {
@@ -654,11 +749,13 @@ std::variant<decoded, profile_error> decode(const profile& p, const callback_inp
                             ""},
                            true};
     }
-    enum { use_json, use_form, use_query } how = r.body == reading::body_as::json   ? use_json
-                                                 : r.body == reading::body_as::form ? use_form
-                                                                                    : use_query;
+    enum { use_json, use_form, use_text, use_query } how = r.body == reading::body_as::json   ? use_json
+                                                           : r.body == reading::body_as::form ? use_form
+                                                           : r.body == reading::body_as::text ? use_text
+                                                                                              : use_query;
     const json* q = query ? &*query : nullptr;
-    batch_walker walker(p, how == use_query ? nullptr : q, received_at, out);
+    batch_walker walker(p, how == use_query ? nullptr : q, received_at, out,
+                        how == use_text ? in.body : std::string_view{});
     std::optional<decode_error> e;
     if (how == use_json) {
       auto doc = json::parse(in.body, nullptr, false);
@@ -668,6 +765,8 @@ std::variant<decoded, profile_error> decode(const profile& p, const callback_inp
       auto obj = fields_object(in.body, "body", err);
       if (!obj) return profile_error{err, false};
       e = walker.walk(*obj, true);
+    } else if (how == use_text) {
+      e = walker.walk(json::object(), true);
     } else {
       if (!query) return profile_error{{"no report in the query string", ""}, false};
       e = walker.walk(*query, true);

@@ -40,6 +40,49 @@ bool parse_offset(std::string_view text, int& minutes) {
   return true;
 }
 
+std::string lower(std::string_view s) {
+  std::string out;
+  for (char c : s) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  return out;
+}
+
+/// `statuses:` and `error_statuses:`: lower-cased key → canonical status, in file order.
+std::vector<std::pair<std::string, report::status>> status_table(config::section& s, std::string_view key) {
+  std::vector<std::pair<std::string, std::string>> words;
+  s.read_map(key, words);
+  std::vector<std::pair<std::string, report::status>> table;
+  for (auto& [word, name] : words) {
+    auto st = report::parse_canonical(name);
+    if (!st) {
+      s.error(key, "'" + word + "' maps to '" + name + "'; use pending, delivered, undelivered, rejected or expired");
+      continue;
+    }
+    table.emplace_back(lower(word), *st);
+  }
+  return table;
+}
+
+/// `events.accept` / `events.ignore`: a list of {field, values, reason}.
+void read_rules(config::section& s, std::string_view key, std::string_view default_reason,
+                std::vector<event_rule>& out) {
+  auto items = s.children(key);
+  if (!items) return;
+  for (auto& item : *items) {
+    event_rule r;
+    r.reason = default_reason;
+    item.read("field", r.field);
+    std::vector<std::string> values;
+    item.read_list("values", values);
+    item.read("reason", r.reason);
+    item.finish();
+    if (r.field.empty()) item.error("field", "an event rule needs a field path");
+    if (values.empty()) item.error("values", "an event rule needs at least one value");
+    if (r.reason.empty()) item.error("reason", "the reason may not be empty");
+    for (const auto& v : values) r.values.push_back(lower(v));
+    out.push_back(std::move(r));
+  }
+}
+
 bool valid_format(std::string_view f) {
   if (f == "iso8601" || f == "epoch") return true;
   bool any = false;
@@ -64,7 +107,8 @@ void parse_profile(config::section& s, profile& out) {
       if (e == "json") bits |= json_body;
       else if (e == "form") bits |= form_body;
       else if (e == "query") bits |= query_string;
-      else s.error("encodings", "unknown encoding '" + e + "' (json, form, query)");
+      else if (e == "text") bits |= text_body;
+      else s.error("encodings", "unknown encoding '" + e + "' (json, form, query, text)");
     }
     if (bits == 0) s.error("encodings", "at least one encoding is needed");
     out.encodings = bits;
@@ -81,6 +125,8 @@ void parse_profile(config::section& s, profile& out) {
     f->read_list("parts", out.parts);
     f->read_list("cost", out.cost);
     f->read_list("receipt", out.receipt);
+    f->read_list("permanent", out.permanent);
+    f->read_list("carrier_time", out.carrier_time);
     f->finish();
   }
   s.read("message_id_template", out.message_id_template);
@@ -102,23 +148,28 @@ void parse_profile(config::section& s, profile& out) {
   s.read_choice("status_kind", kind, {"word", "kannel_type"});
   out.kind = kind == "word" ? status_kind::word : status_kind::kannel_type;
   if (s.has("statuses")) {
-    std::vector<std::pair<std::string, std::string>> words;
-    s.read_map("statuses", words);
-    std::vector<std::pair<std::string, report::status>> table;
-    for (auto& [word, name] : words) {
-      auto st = report::parse_canonical(name);
-      if (!st) {
-        s.error("statuses", "'" + word + "' maps to '" + name +
-                                "'; use pending, delivered, undelivered, rejected or expired");
-        continue;
-      }
-      std::string w;
-      for (char c : word) w.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-      table.emplace_back(std::move(w), *st);
-    }
+    auto table = status_table(s, "statuses");
     // Profile words come first; an extending profile's own words override the base's.
     table.insert(table.end(), out.statuses.begin(), out.statuses.end());
     out.statuses = std::move(table);
+  }
+  if (s.has("error_statuses")) {
+    auto table = status_table(s, "error_statuses");
+    table.insert(table.end(), out.error_statuses.begin(), out.error_statuses.end());
+    out.error_statuses = std::move(table);
+  }
+  if (s.has("status_error_codes")) {
+    std::vector<std::string> words;
+    s.read_list("status_error_codes", words);
+    out.status_error_codes.clear();
+    for (const auto& w : words) out.status_error_codes.push_back(lower(w));
+  }
+  if (auto e = s.child("events")) {
+    // An extending profile's rules add to the base's.
+    read_rules(*e, "accept", "not_accepted", out.accept);
+    read_rules(*e, "ignore", "ignored", out.ignore);
+    e->read("empty_batch", out.empty_batch_reason);
+    e->finish();
   }
   if (s.has("timestamp_formats")) {
     s.read_list("timestamp_formats", out.timestamp_formats);
@@ -132,6 +183,7 @@ void parse_profile(config::section& s, profile& out) {
     std::string tz;
     s.read("timezone", tz);
     if (!parse_offset(tz, out.utc_offset_minutes)) s.error("timezone", "expected UTC or an offset like +02:00");
+    out.zone_named = true;
   }
   if (auto a = s.child("success")) {
     int code = static_cast<int>(out.success_status);
@@ -141,10 +193,12 @@ void parse_profile(config::section& s, profile& out) {
     a->read("body", out.success_body);
     a->finish();
   }
-  if (out.message_id.empty() && out.message_id_template.empty() && out.receipt.empty()) {
+  // A text body is a receipt, which names the message and its status.
+  const bool receipts = !out.receipt.empty() || (out.encodings & text_body);
+  if (out.message_id.empty() && out.message_id_template.empty() && !receipts) {
     s.error("fields", "message_id needs at least one field path (or message_id_template, or a receipt field)");
   }
-  if (out.status.empty() && out.receipt.empty()) s.error("fields", "status needs at least one field path");
+  if (out.status.empty() && !receipts) s.error("fields", "status needs at least one field path");
 }
 
 void parse_profiles(config::section& s, std::vector<profile>& out) {

@@ -14,7 +14,7 @@
 namespace dlrd::decode {
 
 /// Where a callback's fields may come from (a bit set).
-enum encoding : unsigned { json_body = 1, form_body = 2, query_string = 4 };
+enum encoding : unsigned { json_body = 1, form_body = 2, query_string = 4, text_body = 8 };
 
 /// How the status field is read.
 enum class status_kind : std::uint8_t {
@@ -28,6 +28,13 @@ enum class status_kind : std::uint8_t {
 /// object out to the body's root, then in the query string.
 using field_paths = std::vector<std::string>;
 
+/// One event filter: the callback's `field` has one of `values` (any case; "x*" a prefix).
+struct event_rule {
+  std::string field;
+  std::vector<std::string> values;  ///< lower-cased
+  std::string reason;               ///< why a callback is ignored (a metric label: fixed by the profile)
+};
+
 struct profile {
   std::string name;
   std::string description;
@@ -39,12 +46,33 @@ struct profile {
   std::size_t max_batch = 1000;
 
   field_paths message_id, status, recipient, timestamp, error_code, sender, parts, cost, receipt;
+  /// A boolean saying whether a failure is permanent (Infobip's error.permanent): on a failed
+  /// report, true reads as rejected, false turns rejected into undelivered.
+  field_paths permanent;
+  /// A zone-less carrier time (Vonage's scts): used, before `timestamp`, only when the
+  /// profile names the zone (`timezone:`); otherwise the zoned `timestamp` fields decide.
+  field_paths carrier_time;
   /// Composes message_id from other values: "{batch_id}:{$recipient}" ({$recipient} is the
   /// normalised recipient, any other name a field path). Empty: the message_id field.
   std::string message_id_template;
   bool recipient_required = false;
   /// Error codes that mean "no error" for this gateway ("0", "000"): not stored.
   std::vector<std::string> no_error_codes;
+
+  /// Events that are not delivery reports (an inbound SMS on the same webhook): a report whose
+  /// field matches an `ignore` rule, or whose field is present and matches no value of an
+  /// `accept` rule, is answered like the rest and counted under the rule's reason, never stored.
+  std::vector<event_rule> accept, ignore;
+  /// Non-empty: a batch without a single report (Sinch's summary report: counts, no
+  /// recipients) is such an ignored event, counted under this reason, instead of invalid.
+  std::string empty_batch_reason;
+  /// Error code (lower-cased; "x*" a prefix) → canonical status for a failed report, exact
+  /// codes before prefixes, then in order: the code, not the word, says whether a failure is
+  /// permanent (rejected, never retried) or transient (undelivered, retried).
+  std::vector<std::pair<std::string, report::status>> error_statuses;
+  /// Status words (lower-cased; "x*" a prefix) that are also the error code (Jasmin's level-1
+  /// ESME_R* answers), stored as the error code when the callback has none.
+  std::vector<std::string> status_error_codes;
 
   status_kind kind = status_kind::word;
   /// Lower-cased word → canonical status; a key ending in '*' matches a prefix. Looked up
@@ -54,6 +82,8 @@ struct profile {
   std::vector<std::string> timestamp_formats = {"iso8601", "epoch"};
   /// Offset applied to times that carry no zone, in minutes east of UTC.
   int utc_offset_minutes = 0;
+  /// The profile names the zone of its zone-less times (`timezone:`).
+  bool zone_named = false;
 
   /// The answer once the reports are durable.
   unsigned success_status = 200;
@@ -72,7 +102,7 @@ struct callback_input {
 /// What decode() reads of a callback, decided before anything is parsed: signature checks
 /// use it to refuse a request whose read parts their scheme does not sign.
 struct reading {
-  enum class body_as { nothing, json, form };
+  enum class body_as { nothing, json, form, text };
   body_as body = body_as::nothing;
   /// The query string's fields are read: as the report (GET, empty POST) or as the fields a
   /// JSON or form body lacks.
@@ -82,11 +112,13 @@ struct reading {
 };
 reading reading_of(const profile& p, const callback_input& in);
 
-/// A decoded request: its reports, and the status words the profile did not know (kept raw,
-/// read as pending).
+/// A decoded request: its reports, the status words the profile did not know (kept raw,
+/// read as pending), and the reason of each event the profile ignores (not a delivery
+/// report: answered as a success, counted, never stored). At least one report or ignored event.
 struct decoded {
   std::vector<report::delivery_report> reports;
   std::vector<std::string> unknown_words;
+  std::vector<std::string> ignored;
 };
 
 /// Why a request was not decoded: `unsupported` when its encoding is not one the profile

@@ -118,12 +118,149 @@ TEST(provider_fixtures, each_documented_callback_decodes_to_the_reports_its_gate
     auto query = f.query();
     auto d = ok(builtin(c.profile), input_of(f, media, query));
     EXPECT_TRUE(d.unknown_words.empty());
+    EXPECT_EQ(d.ignored, c.ignored);
     ASSERT_EQ(d.reports.size(), c.reports.size());
     for (std::size_t i = 0; i < c.reports.size(); ++i) {
       expect_report(d.reports[i], c.reports[i], c.file);
       EXPECT_EQ(d.reports[i].provider, c.profile);
     }
   }
+}
+
+// --- Gateways' meaning: event filters, error codes, plain receipts --------------------------
+
+profile from_yaml(const std::string& yaml, std::string_view base = {}) {
+  profile p;
+  if (!base.empty()) p = builtin(base);
+  p.name = "custom";
+  config::load_string(yaml, "test", [&p](config::section& root) { parse_profile(root, p); });
+  return p;
+}
+
+TEST(event_filters, an_ignore_rule_drops_an_event_by_field_value_with_its_reason) {
+  auto p = from_yaml(R"(
+fields: { message_id: [id], status: [status] }
+events:
+  ignore: [ { field: direction, values: [INBOUND, "mo-*"], reason: inbound } ]
+)");
+  auto d = ok(p, post("application/json", R"({"id":"m1","status":"delivered","direction":"inbound"})"));
+  EXPECT_TRUE(d.reports.empty());
+  EXPECT_EQ(d.ignored, std::vector<std::string>{"inbound"});
+  EXPECT_EQ(ok(p, post("application/json", R"({"id":"m1","status":"delivered","direction":"MO-reply"})")).ignored,
+            std::vector<std::string>{"inbound"});
+  EXPECT_EQ(one(p, post("application/json", R"({"id":"m1","status":"delivered","direction":"outbound"})")).message_id,
+            "m1");
+}
+
+TEST(event_filters, an_accept_rule_ignores_other_present_values_and_reads_the_rest_of_a_batch) {
+  auto p = from_yaml(R"(
+fields: { message_id: [message.id], status: [type] }
+statuses: { message-delivered: delivered, message-failed: undelivered }
+events:
+  accept: [ { field: type, values: [message-delivered, message-failed, message-sending] } ]
+)");
+  auto d = ok(p, post("application/json", R"([{"type":"message-received","message":{"id":"in1"}},
+      {"type":"message-delivered","message":{"id":"out1"}}])"));
+  ASSERT_EQ(d.reports.size(), 1u);
+  EXPECT_EQ(d.reports[0].message_id, "out1");
+  EXPECT_EQ(d.ignored, std::vector<std::string>{"not_accepted"});
+}
+
+TEST(event_filters, an_event_rule_without_values_is_a_configuration_error) {
+  EXPECT_THROW(from_yaml("fields: { message_id: [id], status: [status] }\nevents: { ignore: [ { field: x } ] }\n"),
+               std::exception);
+}
+
+TEST(telnyx_profile, an_inbound_message_is_ignored_whatever_its_to_status_says) {
+  auto f = test::load_http_fixture("telnyx/received_inbound.http");
+  auto d = ok(builtin("telnyx"), input_of(f, f.media_type(), f.query()));
+  EXPECT_TRUE(d.reports.empty());
+  EXPECT_EQ(d.ignored, std::vector<std::string>{"inbound"});
+}
+
+TEST(sinch_profile, a_summary_report_without_recipients_is_ignored_not_invalid) {
+  auto d = ok(builtin("sinch"), post("application/json",
+                                     R"({"batch_id":"B9","statuses":[{"code":0,"count":3,"status":"Delivered"}],"type":"delivery_report_sms"})"));
+  EXPECT_TRUE(d.reports.empty());
+  EXPECT_EQ(d.ignored, std::vector<std::string>{"summary"});
+}
+
+TEST(error_statuses, an_exact_code_wins_over_a_prefix_and_only_failures_change) {
+  auto p = from_yaml(R"(
+fields: { message_id: [id], status: [status], error_code: [err] }
+error_statuses: { "E1*": rejected, "E12": undelivered }
+)");
+  EXPECT_EQ(one(p, post("application/json", R"({"id":"a","status":"undelivered","err":"E19"})")).canonical,
+            report::status::rejected);
+  EXPECT_EQ(one(p, post("application/json", R"({"id":"a","status":"rejected","err":"e12"})")).canonical,
+            report::status::undelivered);
+  EXPECT_EQ(one(p, post("application/json", R"({"id":"a","status":"delivered","err":"E19"})")).canonical,
+            report::status::delivered);
+  EXPECT_EQ(one(p, post("application/json", R"({"id":"a","status":"sent","err":"E19"})")).canonical,
+            report::status::pending);
+}
+
+TEST(twilio_profile, the_error_code_decides_whether_a_failure_is_retried) {
+  const auto& p = builtin("twilio");
+  auto spam = one(p, post("application/x-www-form-urlencoded", "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30007"));
+  EXPECT_EQ(spam.canonical, report::status::rejected);
+  auto queue = one(p, post("application/x-www-form-urlencoded", "MessageSid=SM2&MessageStatus=failed&ErrorCode=30001"));
+  EXPECT_EQ(queue.canonical, report::status::undelivered);
+  auto other = one(p, post("application/x-www-form-urlencoded", "MessageSid=SM3&MessageStatus=undelivered&ErrorCode=30003"));
+  EXPECT_EQ(other.canonical, report::status::undelivered);
+}
+
+TEST(jasmin_profile, transient_esme_errors_are_undelivered_and_permanent_ones_rejected_both_stored_as_the_error) {
+  const auto& p = builtin("jasmin");
+  for (std::string code : {"ESME_RTHROTTLED", "ESME_RMSGQFUL", "ESME_RSYSERR", "ESME_RX_T_APPN"}) {
+    auto r = one(p, get("id=j1&level=1&message_status=" + code));
+    EXPECT_EQ(r.canonical, report::status::undelivered) << code;
+    EXPECT_EQ(r.error_code, code);
+  }
+  auto r = one(p, get("id=j2&level=1&message_status=ESME_RINVDSTADR"));
+  EXPECT_EQ(r.canonical, report::status::rejected);
+  EXPECT_EQ(r.error_code, "ESME_RINVDSTADR");
+  auto ok_answer = one(p, get("id=j3&level=1&message_status=ESME_ROK"));
+  EXPECT_EQ(ok_answer.canonical, report::status::pending);
+  EXPECT_FALSE(ok_answer.error_code);
+}
+
+TEST(infobip_profile, error_permanent_decides_between_rejected_and_undelivered) {
+  const auto& p = builtin("infobip");
+  auto body = [](std::string_view group, std::string_view permanent) {
+    return R"({"results":[{"messageId":"i1","to":"41793026727","status":{"groupName":")" + std::string(group) +
+           R"("},"error":{"id":27,"permanent":)" + std::string(permanent) + "}}]}";
+  };
+  EXPECT_EQ(one(p, post("application/json", body("UNDELIVERABLE", "true"))).canonical, report::status::rejected);
+  EXPECT_EQ(one(p, post("application/json", body("REJECTED", "false"))).canonical, report::status::undelivered);
+  EXPECT_EQ(one(p, post("application/json", body("EXPIRED", "false"))).canonical, report::status::expired);
+  EXPECT_EQ(one(p, post("application/json", body("DELIVERED", "true"))).canonical, report::status::delivered);
+  auto e = err(p, post("application/json", body("REJECTED", "\"maybe\"")));
+  EXPECT_EQ(e.error.field, "results[0].error.permanent");
+}
+
+TEST(text_encoding, a_plain_text_body_is_the_receipt_and_the_query_adds_the_addresses) {
+  const auto& p = builtin("smpp");
+  auto r = one(p, post("text/plain",
+                       "id:0911897983 sub:001 dlvrd:001 submit date:1201121551 done date:1201121552 stat:DELIVRD "
+                       "err:000 text:hello",
+                       "source_addr=447700900125&destination_addr=ACME"));
+  EXPECT_EQ(r.message_id, "0911897983");
+  EXPECT_EQ(r.canonical, report::status::delivered);
+  EXPECT_EQ(r.recipient, "+447700900125");
+  EXPECT_EQ(r.sender, "ACME");
+  auto e = err(p, post("text/plain", "hello there"));
+  EXPECT_FALSE(e.unsupported);
+  EXPECT_TRUE(err(builtin("smspm"), post("text/plain", "id:1 stat:DELIVRD")).unsupported);
+}
+
+TEST(text_encoding, any_yaml_profile_may_take_plain_receipts) {
+  auto p = from_yaml("encodings: [text]\nfields: { message_id: [msgid] }\n");
+  auto r = one(p, post("text/plain", "id:ab12 sub:001 dlvrd:000 submit date:2305011200 done date:2305011201 stat:REJECTD err:069"));
+  EXPECT_EQ(r.message_id, "ab12");
+  EXPECT_EQ(r.canonical, report::status::rejected);
+  EXPECT_EQ(r.error_code, "069");
+  EXPECT_EQ(reading_of(p, post("text/plain", "id:1")).body, reading::body_as::text);
 }
 
 // --- Aliases and encodings -----------------------------------------------------------------
@@ -261,8 +398,10 @@ TEST(kannel_profile, a_type_that_is_not_a_number_is_refused) {
 TEST(jasmin_profile, level_one_reads_the_smsc_answer_and_level_two_the_receipt) {
   const auto& p = builtin("jasmin");
   EXPECT_EQ(one(p, get("id=j1&message_status=ESME_ROK&level=1")).canonical, report::status::pending);
-  EXPECT_EQ(one(p, get("id=j2&message_status=ESME_RTHROTTLED&level=1")).canonical, report::status::rejected);
-  EXPECT_EQ(one(p, get("id=j3&message_status=ESME_RSYSERR&level=1")).canonical, report::status::rejected);
+  // Throttling and a system error are transient SMSC answers: retried, so undelivered.
+  EXPECT_EQ(one(p, get("id=j2&message_status=ESME_RTHROTTLED&level=1")).canonical, report::status::undelivered);
+  EXPECT_EQ(one(p, get("id=j3&message_status=ESME_RSYSERR&level=1")).canonical, report::status::undelivered);
+  EXPECT_EQ(one(p, get("id=j5&message_status=ESME_RINVDSTADR&level=1")).canonical, report::status::rejected);
   auto level2 = one(p, get("id=j4&message_status=DELIVRD&level=2&donedate=1311022338&err=000"));
   EXPECT_EQ(level2.canonical, report::status::delivered);
   EXPECT_FALSE(level2.error_code);

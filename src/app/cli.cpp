@@ -29,12 +29,14 @@ constexpr const char* default_config = "/etc/dlrd/dlrd.yaml";
 
 struct command {
   const char* usage;
+  const char* summary;  ///< one line, for `dlrd --help` and the man page's synopsis
   const char* help;
 };
 
 const std::map<std::string, command>& commands() {
   static const std::map<std::string, command> all = {
       {"serve", {"dlrd serve [--config FILE]",
+                 "Run the daemon: receive reports, spool them, write them to PostgreSQL.",
                  "Receive delivery reports over HTTP, spool them durably and write them to PostgreSQL.\n"
                  "Runs in the foreground until SIGTERM or SIGINT; notifies systemd when ready.\n"
                  "SIGHUP re-reads the file: webhooks and their auth, profiles, api.auth, alert sinks and\n"
@@ -43,20 +45,25 @@ const std::map<std::string, command>& commands() {
                  "configuration kept.\n"
                  "Prometheus metrics: GET /metrics."}},
       {"migrate", {"dlrd migrate [--config FILE]",
+                 "Apply the missing schema migrations.",
                    "Apply the missing schema migrations to the configured database, in order."}},
       {"report", {"dlrd report [--config FILE] [--days N] [--format table|csv|json]",
+                 "Print deliverability figures for the last N days.",
                   "Print deliverability figures for the messages sent in the last N days (default 7,\n"
                   "at most 366), the same as the stats API's: delivery by day, countries, providers and\n"
                   "senders (worst failure rate first, 95%/85% bands), DLR coverage after 24 h, send to\n"
                   "delivered latency, top error codes and the rate rules firing now. Rates are shares of\n"
                   "messages with a final status. csv: one block per section; json: the API's bodies."}},
       {"check-config", {"dlrd check-config [--config FILE]",
+                 "Validate the configuration file without starting.",
                         "Validate the configuration file without starting; exit 0 when it is valid."}},
       {"spool", {"dlrd spool inspect [--config FILE | --dir DIR]",
+                 "Show the spool's segments, backlog and any corruption.",
                  "Show the spool's segments, record counts, checkpoint, oldest unsent record and any\n"
                  "corruption. Reads only; run it while the daemon is stopped or running."}},
       {"quarantine", {"dlrd quarantine list|replay [--config FILE] [--provider NAME] [--id N]... [--all] "
                       "[--limit N] [--dry-run]",
+                      "List or replay the callbacks kept in quarantine.",
                       "Callbacks that were acked but could not be decoded are kept in dlr_quarantine.\n"
                       "list: show them (id, arrival, profile, reason, size, the start of the body); --all\n"
                       "  includes those already replayed, --limit caps the rows (default 100).\n"
@@ -65,19 +72,100 @@ const std::map<std::string, command>& commands() {
                       "  convergence, failure notices) and mark them replayed. Those that still do not decode\n"
                       "  stay pending, with the reason. --dry-run writes nothing. Safe while dlrd runs; run it\n"
                       "  again after an interruption. Exit 0: all replayed; 3: some still undecodable."}},
-      {"profiles", {"dlrd profiles",
+      {"profiles", {"dlrd profiles [NAME]",
+                 "Print the built-in provider profiles (or one) as YAML.",
                     "Print the built-in provider profiles (smspm, twilio, vonage, sinch, infobip, kannel,\n"
                     "jasmin, smpp, telnyx) as the YAML they are read from: a starting point for your own\n"
-                    "profile under `profiles:` (or `extends: <name>`)."}},
-      {"version", {"dlrd version", "Print the version."}},
+                    "profile under `profiles:` (or `extends: <name>`). With NAME, only that profile."}},
+      {"help", {"dlrd help [COMMAND]",
+                 "Print this overview, or one command's help (the same as `dlrd COMMAND --help`).",
+                 "Without COMMAND: every command with a one-line description. With COMMAND: its usage\n"
+                 "and what it does. `dlrd help --man` prints the manual page (roff) built from these texts."}},
+      {"version", {"dlrd version",
+                 "Print the version.", "Print the version."}},
   };
   return all;
 }
 
 void print_usage(FILE* out) {
   std::fprintf(out, "usage: dlrd <command> [options]\n\ncommands:\n");
-  for (const auto& [name, c] : commands()) std::fprintf(out, "  %s\n", c.usage);
-  std::fprintf(out, "\nThe default config file is %s. `dlrd <command> --help` explains a command.\n", default_config);
+  for (const auto& [name, c] : commands()) std::fprintf(out, "  %s\n      %s\n", c.usage, c.summary);
+  std::fprintf(out,
+               "\nThe default config file is %s. Options take their value as --flag VALUE or --flag=VALUE.\n"
+               "`dlrd help <command>` (or `dlrd <command> --help`) explains a command.\n",
+               default_config);
+}
+
+void print_help(const command& c) { std::printf("usage: %s\n\n%s\n", c.usage, c.help); }
+
+/// roff-escaped: backslashes doubled, a leading '.' or '\'' guarded, hyphens in options kept literal.
+std::string roff(std::string_view text) {
+  std::string out;
+  bool line_start = true;
+  for (char ch : text) {
+    if (line_start && (ch == '.' || ch == '\'')) out += "\\&";
+    if (ch == '\\') out += "\\e";
+    else if (ch == '-') out += "\\-";
+    else out += ch;
+    line_start = ch == '\n';
+  }
+  return out;
+}
+
+/// dlrd.8, from the same texts as --help: one source of truth for both.
+void print_man_page() {
+  std::printf(".TH DLRD 8 \"\" \"dlrd %s\" \"System Administration\"\n", DLRD_VERSION);
+  std::printf(".SH NAME\ndlrd \\- SMS delivery report daemon: durable HTTP intake, PostgreSQL state\n");
+  std::printf(".SH SYNOPSIS\n");
+  for (const auto& [name, c] : commands()) std::printf(".B %s\n.br\n", roff(c.usage).c_str());
+  std::printf(".SH DESCRIPTION\n%s\n",
+              roff("dlrd receives SMS delivery reports from SMS gateways over HTTP(S), acknowledges each "
+                   "callback once it is durable in a local spool, and keeps every message's delivery state "
+                   "in PostgreSQL. It alerts on failures and failure rates, serves a status API, "
+                   "deliverability statistics, a dashboard and Prometheus metrics.")
+                  .c_str());
+  std::printf(".PP\nOptions take their value as \\fB\\-\\-flag VALUE\\fR or \\fB\\-\\-flag=VALUE\\fR. "
+              "The default configuration file is \\fI%s\\fR.\n", default_config);
+  std::printf(".SH COMMANDS\n");
+  for (const auto& [name, c] : commands()) {
+    std::printf(".TP\n.B %s\n%s\n.PP\n.RS\n.nf\n%s\n.fi\n.RE\n", roff(c.usage).c_str(), roff(c.summary).c_str(),
+                roff(c.help).c_str());
+  }
+  std::printf(".SH FILES\n.TP\n.I /etc/dlrd/dlrd.yaml\nThe configuration (a conffile). It listens on 127.0.0.1 by "
+              "default; see allow_unauthenticated in the reference configuration before opening it.\n"
+              ".TP\n.I /etc/default/dlrd\nEnvironment for the unit, e.g. DLRD_DATABASE_URL.\n"
+              ".TP\n.I /usr/share/doc/dlrd/dlrd.reference.yaml\nEvery key, commented, at its default.\n"
+              ".TP\n.I /usr/share/dlrd/sql/\nThe schema migrations \\fBdlrd migrate\\fR applies.\n"
+              ".TP\n.I /var/lib/dlrd/spool\nThe spool: acknowledged reports not yet in PostgreSQL.\n");
+  std::printf(".SH EXIT STATUS\n0 on success, 1 on an error, 2 on a usage error; \\fBspool inspect\\fR and "
+              "\\fBquarantine replay\\fR use 3 as described above.\n");
+  std::printf(".SH SEE ALSO\n.BR systemctl (1),\n.BR journalctl (1),\n.I /usr/share/doc/dlrd/README.md\n");
+}
+
+/// `dlrd profiles NAME`: the one profile's block of the built-in YAML, with the comment above it.
+std::optional<std::string> builtin_profile_text(std::string_view name) {
+  std::vector<std::string_view> lines;
+  std::string_view all = decode::builtin_profiles_text();
+  while (!all.empty()) {
+    auto nl = all.find('\n');
+    lines.push_back(all.substr(0, nl == std::string_view::npos ? all.size() : nl + 1));
+    all.remove_prefix(lines.back().size());
+  }
+  auto is_key = [](std::string_view l) {
+    return !l.empty() && l[0] != '#' && l[0] != ' ' && l[0] != '\n' && l.find(':') != std::string_view::npos;
+  };
+  auto is_comment_or_blank = [](std::string_view l) { return l.empty() || l[0] == '#' || l[0] == '\n'; };
+  for (std::size_t k = 0; k < lines.size(); ++k) {
+    if (!is_key(lines[k]) || lines[k].substr(0, lines[k].find(':')) != name) continue;
+    std::size_t begin = k, end = k + 1;
+    while (begin > 0 && !lines[begin - 1].empty() && lines[begin - 1][0] == '#') --begin;
+    while (end < lines.size() && !is_key(lines[end])) ++end;
+    while (end > k + 1 && is_comment_or_blank(lines[end - 1])) --end;
+    std::string out;
+    for (std::size_t i = begin; i < end; ++i) out += lines[i];
+    return out;
+  }
+  return std::nullopt;
 }
 
 struct options {
@@ -88,27 +176,41 @@ struct options {
   quarantine_options quarantine;
   std::vector<std::string> positional;
   bool help = false;
+  bool man = false;  // help --man
 };
 
 std::optional<options> parse_options(const std::string& name, int argc, char** argv, int first) {
   options o;
   for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
+    // --flag=value is --flag value, for every flag.
+    std::optional<std::string> inline_value;
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = a.substr(eq + 1);
+      a.resize(eq);
+    }
     auto value = [&](const char* flag) -> std::optional<std::string> {
+      if (inline_value) return inline_value;
       if (i + 1 >= argc) {
         std::fprintf(stderr, "dlrd %s: %s needs a value\n", name.c_str(), flag);
         return std::nullopt;
       }
       return std::string(argv[++i]);
     };
+    const bool is_switch = a == "--help" || a == "-h" || a == "--man" ||
+                           (name == "quarantine" && (a == "--all" || a == "--dry-run"));
+    if (is_switch && inline_value) {
+      std::fprintf(stderr, "dlrd %s: %s takes no value\n", name.c_str(), a.c_str());
+      return std::nullopt;
+    }
     if (a == "--help" || a == "-h") {
       o.help = true;
+    } else if (name == "help" && a == "--man") {
+      o.man = true;
     } else if (a == "--config" || a == "-c") {
       auto v = value("--config");
       if (!v) return std::nullopt;
       o.config = *v;
-    } else if (a.rfind("--config=", 0) == 0) {
-      o.config = a.substr(9);
     } else if (a == "--dir") {
       auto v = value("--dir");
       if (!v) return std::nullopt;
@@ -158,8 +260,7 @@ std::optional<daemon_config> load(const std::string& file) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
-      std::string(argv[1]) == "help") {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
@@ -177,7 +278,26 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   if (opts->help) {
-    std::printf("usage: %s\n\n%s\n", it->second.usage, it->second.help);
+    print_help(it->second);
+    return 0;
+  }
+
+  if (name == "help") {
+    if (opts->man) {
+      print_man_page();
+      return 0;
+    }
+    if (opts->positional.empty()) {
+      print_usage(stdout);
+      return 0;
+    }
+    auto topic = commands().find(opts->positional[0]);
+    if (opts->positional.size() > 1 || topic == commands().end()) {
+      std::fprintf(stderr, "dlrd help: unknown command '%s'\n", opts->positional[0].c_str());
+      print_usage(stderr);
+      return 2;
+    }
+    print_help(topic->second);
     return 0;
   }
 
@@ -187,7 +307,19 @@ int run_cli(int argc, char** argv) {
   }
 
   if (name == "profiles") {
-    std::fwrite(decode::builtin_profiles_text().data(), 1, decode::builtin_profiles_text().size(), stdout);
+    if (opts->positional.empty()) {
+      std::fwrite(decode::builtin_profiles_text().data(), 1, decode::builtin_profiles_text().size(), stdout);
+      return 0;
+    }
+    auto text = opts->positional.size() == 1 ? builtin_profile_text(opts->positional[0]) : std::nullopt;
+    if (!text) {
+      std::string known;
+      for (const auto& p : decode::builtin_profiles()) known += (known.empty() ? "" : ", ") + p.name;
+      std::fprintf(stderr, "dlrd profiles: no built-in profile '%s'; the built-in ones are: %s\n",
+                   opts->positional.size() == 1 ? opts->positional[0].c_str() : "", known.c_str());
+      return 2;
+    }
+    std::fputs(text->c_str(), stdout);
     return 0;
   }
 
@@ -234,6 +366,7 @@ int run_cli(int argc, char** argv) {
   if (!config) return 1;
 
   if (name == "check-config") {
+    for (const auto& w : exposure_warnings(*config)) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::printf("%s: configuration is valid\n", opts->config.c_str());
     return 0;
   }
@@ -274,6 +407,7 @@ int run_cli(int argc, char** argv) {
       return 1;
     }
   }
+  for (const auto& w : exposure_warnings(*config)) spdlog::warn("{}", w);
   try {
     return serve(*config, opts->config);
   } catch (const std::exception& e) {

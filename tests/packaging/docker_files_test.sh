@@ -41,8 +41,12 @@ from=$(sed -n 's/^COPY --from=\([^ ]*\) .*/\1/p' "$tmp/final" | sort -u)
 for stage in $from; do
   check "COPY --from=$stage names an earlier stage" grep -Eq "^FROM .* AS $stage$" "$tmp/Dockerfile"
 done
-check "minimal config (the image's /etc/dlrd/dlrd.yaml) listens on 0.0.0.0:8080" \
-  sh -c 'grep -Eq "^  address: 0\.0\.0\.0$" "$1" && grep -Eq "^  port: 8080$" "$1"' - "$source/config/dlrd.minimal.yaml"
+check "the image's /etc/dlrd/dlrd.yaml (docker/dlrd.yaml) listens on 0.0.0.0:8080" \
+  sh -c 'grep -Eq "^  address: 0\.0\.0\.0$" "$1" && grep -Eq "^  port: 8080$" "$1"' - "$source/docker/dlrd.yaml"
+check "the final stage installs docker/dlrd.yaml as /etc/dlrd/dlrd.yaml" \
+  grep -qx 'COPY docker/dlrd.yaml /etc/dlrd/dlrd.yaml' "$tmp/final"
+check "compose publishes dlrd and Prometheus on the host's loopback only" \
+  sh -c '! grep -Eq "^ *- \"[0-9]+:[0-9]+\"" "$1" && grep -q "\"127.0.0.1:8080:8080\"" "$1"' - "$compose"
 
 # The build stage's COPY set: each source exists, and the project configures from just those.
 awk -F'\t' '$1 == 1 && $2 ~ /^COPY / && $2 !~ /--from/ { print $2 }' "$tmp/numbered" >"$tmp/copies"
@@ -121,12 +125,16 @@ checks = {
     "dlrd and migrate get the same DLRD_DATABASE_URL, pointing at postgres":
         s["dlrd"]["environment"] == s["migrate"]["environment"]
         and "@postgres:5432/" in s["dlrd"]["environment"]["DLRD_DATABASE_URL"],
-    "dlrd publishes 8080 and keeps its spool in a volume":
-        "8080:8080" in s["dlrd"]["ports"]
+    "dlrd publishes 8080 (on the host's loopback) and keeps its spool in a volume":
+        "127.0.0.1:8080:8080" in s["dlrd"]["ports"]
         and any(v.endswith(":/var/lib/dlrd/spool") for v in s["dlrd"]["volumes"]),
     "prometheus mounts an existing prometheus.yml":
         any(v.split(":")[0] == "./prometheus.yml" for v in s["prometheus"]["volumes"])
         and os.path.isfile(os.path.join(here, "prometheus.yml")),
+    "prometheus mounts mixin/dlrd.rules.yaml where prometheus.yml's rule_files names it":
+        any(v.split(":")[0] == "../mixin/dlrd.rules.yaml"
+            and os.path.isfile(os.path.join(here, "..", "mixin", "dlrd.rules.yaml"))
+            and v.split(":")[1] in prom.get("rule_files", []) for v in s["prometheus"]["volumes"]),
     "prometheus.yml scrapes dlrd:8080/metrics":
         any(c.get("metrics_path", "/metrics") == "/metrics"
             and any("dlrd:8080" in sc["targets"] for sc in c["static_configs"])

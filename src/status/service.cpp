@@ -18,6 +18,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <map>
 #include <mutex>
 #include <set>
@@ -93,22 +94,39 @@ std::optional<milliseconds> parse_wait(std::string_view text, milliseconds max) 
 }
 
 struct service::impl : std::enable_shared_from_this<impl> {
-  /// One long-poll: a single message (GET) or a batch (POST :wait).
+  /// One read of a message, shared by every waiter it is handed to (its history is not copied).
+  using state_ptr = std::shared_ptr<const message_state>;
+  using state_map = std::map<std::string, state_ptr>;
+
+  struct waiter;
+  using waiter_ptr = std::shared_ptr<waiter>;
+  using id_waiters = std::list<waiter_ptr>;
+  using deadline_index = std::multimap<clock::time_point, waiter_ptr>;
+
+  /// One long-poll: a single message (GET) or a batch (POST :wait). Where it is indexed is
+  /// kept with it, so that answering it removes it in O(ids) whatever else waits.
   struct waiter {
     std::vector<std::string> ids;      // in request order, unique
     std::vector<std::string> unknown;  // batch: ids with no row
     bool batch = false;
     clock::time_point deadline;
     once done;
-    std::map<std::string, message_state> states;  // the latest read of each known id
-    bool answered = false;                        // guarded by impl::mutex
+    state_map states;                  // the latest read of each known id
+    std::size_t finals = 0;            // how many of `states` are final
+    // Guarded by impl::mutex:
+    bool answered = false;
+    std::vector<id_waiters::iterator> positions;  // in by_id, parallel to ids; empty: not indexed
+    std::optional<deadline_index::iterator> deadline_position;
 
     explicit waiter(once d) : done(std::move(d)) {}
-    bool all_final() const {
-      return std::all_of(states.begin(), states.end(), [](const auto& kv) { return is_final(kv.second.status); });
+    bool all_final() const { return finals == states.size(); }
+    void set_state(const std::string& id, const state_ptr& s) {
+      auto& slot = states[id];
+      if (slot && is_final(slot->status)) --finals;
+      slot = s;
+      if (is_final(s->status)) ++finals;
     }
   };
-  using waiter_ptr = std::shared_ptr<waiter>;
 
   /// Work for a PostgreSQL worker: a registration (batched with the others queued), or a job.
   struct job {
@@ -123,104 +141,144 @@ struct service::impl : std::enable_shared_from_this<impl> {
   mutable std::mutex mutex;
   std::condition_variable jobs_cv, timer_cv;
   std::deque<job> jobs;
-  std::unordered_multimap<std::string, waiter_ptr> by_id;
-  std::multimap<clock::time_point, waiter_ptr> deadlines;
+  std::unordered_map<std::string, id_waiters> by_id;  // no empty lists
+  deadline_index deadlines;
   std::size_t waiting = 0;
   bool stopping = false;
   bool started = false;
   std::vector<std::thread> workers;
   std::thread listener, timer;
 
-  std::atomic<std::uint64_t> woken{0}, timed_out{0}, notifications{0}, refused{0};
+  std::atomic<std::uint64_t> woken{0}, timed_out{0}, notifications{0}, refused{0}, index_steps{0}, renders{0};
 
   impl(status_api_config c, std::string u) : config(std::move(c)), url(std::move(u)) {}
 
   // ---- answers -------------------------------------------------------------------------
 
-  answer render(const waiter& w, bool timeout) const {
-    if (!w.batch) {
-      auto it = w.states.find(w.ids.front());
-      if (it == w.states.end()) return error_answer(404, "no message with id '" + w.ids.front() + "'");
-      auto j = to_json(it->second);
+  /// Renders answers for waiters answered together: each state read is turned into JSON
+  /// once, and a single-id answer is shared by every waiter of that read.
+  class renderer {
+   public:
+    explicit renderer(impl& owner) : owner_(owner) {}
+
+    answer render(const waiter& w, bool timeout) {
+      if (!w.batch) {
+        auto it = w.states.find(w.ids.front());
+        if (it == w.states.end()) return error_answer(404, "no message with id '" + w.ids.front() + "'");
+        auto key = std::make_pair(it->second.get(), timeout);
+        auto found = single_.find(key);
+        if (found == single_.end()) {
+          auto j = json_of(*it->second);
+          j["timed_out"] = timeout;
+          found = single_.emplace(key, json_answer(j)).first;
+        }
+        return found->second;
+      }
+      nlohmann::ordered_json j;
+      auto messages = nlohmann::ordered_json::array();
+      for (const auto& id : w.ids) {
+        auto it = w.states.find(id);
+        if (it != w.states.end()) messages.push_back(json_of(*it->second));
+      }
+      j["messages"] = std::move(messages);
+      j["unknown"] = w.unknown;
+      j["all_final"] = w.all_final();
       j["timed_out"] = timeout;
       return json_answer(j);
     }
-    nlohmann::ordered_json j;
-    auto messages = nlohmann::ordered_json::array();
-    for (const auto& id : w.ids) {
-      auto it = w.states.find(id);
-      if (it != w.states.end()) messages.push_back(to_json(it->second));
+
+   private:
+    const nlohmann::ordered_json& json_of(const message_state& m) {
+      auto it = json_.find(&m);
+      if (it == json_.end()) {
+        ++owner_.renders;
+        it = json_.emplace(&m, to_json(m)).first;
+      }
+      return it->second;
     }
-    j["messages"] = std::move(messages);
-    j["unknown"] = w.unknown;
-    j["all_final"] = w.all_final();
-    j["timed_out"] = timeout;
-    return json_answer(j);
+
+    impl& owner_;
+    std::map<const message_state*, nlohmann::ordered_json> json_;
+    std::map<std::pair<const message_state*, bool>, answer> single_;
+  };
+
+  /// Shares each read among the waiters it is handed to.
+  static state_map share(std::map<std::string, message_state> states) {
+    state_map out;
+    for (auto& [id, m] : states) out.emplace(id, std::make_shared<const message_state>(std::move(m)));
+    return out;
   }
 
-  /// Removes answered waiters from the indexes. Caller holds the mutex.
+  /// Indexes a waiter under each of its ids and its deadline. Caller holds the mutex.
+  void index(const waiter_ptr& w) {
+    w->positions.reserve(w->ids.size());
+    for (const auto& id : w->ids) {
+      auto& list = by_id[id];
+      w->positions.push_back(list.insert(list.end(), w));
+      ++index_steps;
+    }
+    w->deadline_position = deadlines.emplace(w->deadline, w);
+  }
+
+  /// Marks a waiter answered and removes it from the indexes through the positions it keeps:
+  /// O(ids of this waiter), whatever else waits on them. Caller holds the mutex.
   void forget(const waiter_ptr& w) {
     w->answered = true;
     --waiting;
-    for (const auto& id : w->ids) {
-      auto [b, e] = by_id.equal_range(id);
-      for (auto it = b; it != e; ++it) {
-        if (it->second == w) {
-          by_id.erase(it);
-          break;
-        }
-      }
+    for (std::size_t i = 0; i < w->positions.size(); ++i) {
+      auto it = by_id.find(w->ids[i]);
+      it->second.erase(w->positions[i]);
+      if (it->second.empty()) by_id.erase(it);
+      ++index_steps;
     }
-    auto [b, e] = deadlines.equal_range(w->deadline);
-    for (auto it = b; it != e; ++it) {
-      if (it->second == w) {
-        deadlines.erase(it);
-        break;
-      }
-    }
+    w->positions.clear();
+    if (w->deadline_position) deadlines.erase(*w->deadline_position);
+    w->deadline_position.reset();
   }
 
   /// New states for some ids: every waiter whose messages are now all final is answered.
-  void apply(const std::map<std::string, message_state>& states) {
+  void apply(const state_map& states) {
     std::vector<waiter_ptr> finished;
     {
       std::lock_guard lock(mutex);
       std::set<waiter*> seen;
       for (const auto& [id, state] : states) {
-        auto [b, e] = by_id.equal_range(id);
-        for (auto it = b; it != e; ++it) {
-          auto& w = it->second;
-          w->states[id] = state;
-          if (seen.insert(w.get()).second) finished.push_back(w);
+        auto found = by_id.find(id);
+        if (found == by_id.end()) continue;
+        for (const auto& w : found->second) {
+          ++index_steps;
+          w->set_state(id, state);
+          if (w->all_final() && seen.insert(w.get()).second) finished.push_back(w);
         }
       }
-      std::erase_if(finished, [](const waiter_ptr& w) { return w->answered || !w->all_final(); });
       for (const auto& w : finished) forget(w);
     }
+    renderer r(*this);
     for (const auto& w : finished) {
       ++woken;
-      w->done(render(*w, false));
+      w->done(r.render(*w, false));
     }
   }
 
   /// Answers waiters whose time is up with `states` (or what they knew last).
-  void expire(const std::vector<waiter_ptr>& due, const std::map<std::string, message_state>& states) {
+  void expire(const std::vector<waiter_ptr>& due, const state_map& states) {
     std::vector<waiter_ptr> finished;
     {
       std::lock_guard lock(mutex);
       for (const auto& w : due) {
         if (w->answered) continue;
         for (const auto& id : w->ids) {
-          if (auto it = states.find(id); it != states.end()) w->states[id] = it->second;
+          if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
         }
         forget(w);
         finished.push_back(w);
       }
     }
+    renderer r(*this);
     for (const auto& w : finished) {
       bool final = w->all_final();
       ++(final ? woken : timed_out);
-      w->done(render(*w, !final));
+      w->done(r.render(*w, !final));
     }
   }
 
@@ -473,15 +531,17 @@ struct service::impl : std::enable_shared_from_this<impl> {
   void register_waiters(pqxx::connection& conn, const std::vector<waiter_ptr>& batch) {
     std::vector<std::string> ids;
     for (const auto& w : batch) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
-    std::map<std::string, message_state> states;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    state_map states;
     {
       pqxx::read_transaction tx(conn);
-      states = read_states(tx, ids, config.history_limit);
+      states = share(read_states(tx, ids, config.history_limit));
     }
     std::vector<waiter_ptr> now, later;
     for (const auto& w : batch) {
       for (const auto& id : w->ids) {
-        if (auto it = states.find(id); it != states.end()) w->states[id] = it->second;
+        if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
         else w->unknown.push_back(id);
       }
       if (w->batch) std::erase_if(w->ids, [&](const std::string& id) { return !w->states.contains(id); });
@@ -499,17 +559,15 @@ struct service::impl : std::enable_shared_from_this<impl> {
         --waiting;
       }
       if (!shutting_down) {
-        for (const auto& w : later) {
-          for (const auto& id : w->ids) by_id.emplace(id, w);
-          deadlines.emplace(w->deadline, w);
-        }
+        for (const auto& w : later) index(w);
       }
     }
     timer_cv.notify_all();  // the listener may sleep on it too
+    renderer r(*this);
     for (const auto& w : now) {
       bool final = w->all_final() || (!w->batch && !w->unknown.empty());
       ++(final ? woken : timed_out);
-      w->done(render(*w, !final));
+      w->done(r.render(*w, !final));
     }
     if (shutting_down || later.empty()) return;
 
@@ -531,14 +589,40 @@ struct service::impl : std::enable_shared_from_this<impl> {
           "ON CONFLICT (message_id) DO UPDATE SET expires_at = excluded.expires_at "
           "WHERE w.expires_at < excluded.expires_at",
           pg_array(wait_ids), static_cast<std::int64_t>((longest + registration_slack).count()));
-      states = read_states(tx, wait_ids, config.history_limit, true);
+      states = share(read_states(tx, wait_ids, config.history_limit, true));
       tx.commit();
     } catch (...) {
       // Not registered: these waiters could miss their wake-up, so they are refused.
       refuse_unanswered(later);
       throw;
     }
-    apply(states);
+    // Only this batch's waiters: those registered before got their own read and are woken by
+    // NOTIFY; handing them this read too would cost every registration O(waiters on its ids).
+    apply_to(later, states);
+  }
+
+  /// Hands `states` to the given waiters only; those now all final are answered.
+  void apply_to(const std::vector<waiter_ptr>& batch, const state_map& states) {
+    std::vector<waiter_ptr> finished;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& w : batch) {
+        if (w->answered) continue;
+        for (const auto& id : w->ids) {
+          ++index_steps;
+          if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
+        }
+        if (w->all_final()) {
+          forget(w);
+          finished.push_back(w);
+        }
+      }
+    }
+    renderer r(*this);
+    for (const auto& w : finished) {
+      ++woken;
+      w->done(r.render(*w, false));
+    }
   }
 
   /// Answers 503 to every waiter of `batch` not answered yet, and forgets it (the waiting
@@ -623,10 +707,10 @@ struct service::impl : std::enable_shared_from_this<impl> {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     if (ids.empty()) return;
-    std::map<std::string, message_state> states;
+    state_map states;
     {
       pqxx::read_transaction tx(conn);
-      states = read_states(tx, ids, config.history_limit);
+      states = share(read_states(tx, ids, config.history_limit));
     }
     apply(states);
   }
@@ -634,6 +718,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
   std::vector<std::string> all_waited_ids() {
     std::lock_guard lock(mutex);
     std::vector<std::string> ids;
+    ids.reserve(by_id.size());
     for (const auto& kv : by_id) ids.push_back(kv.first);
     return ids;
   }
@@ -688,8 +773,10 @@ struct service::impl : std::enable_shared_from_this<impl> {
       auto now = clock::now();
       std::vector<waiter_ptr> due;
       while (!deadlines.empty() && deadlines.begin()->first <= now) {
-        due.push_back(deadlines.begin()->second);
+        auto w = deadlines.begin()->second;
+        w->deadline_position.reset();
         deadlines.erase(deadlines.begin());
+        due.push_back(std::move(w));
       }
       if (!due.empty()) {
         lock.unlock();
@@ -713,14 +800,16 @@ struct service::impl : std::enable_shared_from_this<impl> {
   void answer_due(std::vector<waiter_ptr> due) {
     std::vector<std::string> ids;
     for (const auto& w : due) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     auto self = shared_from_this();
     auto fallback = [self, due](answer) { self->expire(due, {}); };
     job j{nullptr,
           [self, due, ids](pqxx::connection& conn) {
-            std::map<std::string, message_state> states;
+            state_map states;
             try {
               pqxx::read_transaction tx(conn);
-              states = read_states(tx, ids, self->config.history_limit);
+              states = share(read_states(tx, ids, self->config.history_limit));
             } catch (const std::exception& e) {
               spdlog::warn("status: reading timed-out messages failed: {}", e.what());
             }
@@ -796,6 +885,8 @@ service_counters service::counters() const {
   c.timed_out = impl_->timed_out;
   c.notifications = impl_->notifications;
   c.refused = impl_->refused;
+  c.index_steps = impl_->index_steps;
+  c.renders = impl_->renders;
   return c;
 }
 

@@ -456,4 +456,70 @@ TEST_F(status_test, the_service_answers_lookups_sends_and_wakes_a_waiter_when_th
   EXPECT_EQ(client.call("GET", "/v1/messages/w1").get().status, 503);
 }
 
+TEST_F(status_test, waking_many_long_polls_on_one_id_costs_work_linear_in_the_waiters_and_one_render) {
+  // 3,000 GETs wait on one message; one commit wakes them all. Removing each from the index
+  // must not scan the others (quadratic: ~4.5 million steps), and the one state read for the
+  // message is rendered once, not once per waiter.
+  constexpr std::uint64_t waiters = 3'000;
+  dlrd::status::status_api_config c;
+  c.max_wait = 60s;
+  c.connections = 1;  // jobs run in order: the lookup below runs after every registration
+  dlrd::status::service api(c, url());
+  api.start();
+  caller client{api};
+  ASSERT_EQ(client.call("POST", "/v1/messages", R"({"message_id":"many"})").get().status, 200);
+  std::vector<std::future<dlrd::status::answer>> waiting;
+  for (std::uint64_t i = 0; i < waiters; ++i) waiting.push_back(client.call("GET", "/v1/messages/many?wait=50s"));
+  ASSERT_EQ(client.call("GET", "/v1/messages/many").get().status, 200);
+  ASSERT_EQ(api.counters().waiting, waiters);
+  const auto before = api.counters();
+  write({make_report("many", status::delivered, "DELIVRD", dlrd::report::now().time_since_epoch().count())});
+  for (auto& f : waiting) {
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+    auto a = f.get();
+    ASSERT_EQ(a.status, 200) << a.error;
+    ASSERT_EQ(nlohmann::json::parse(a.body)["status"], "delivered");
+  }
+  const auto after = api.counters();
+  EXPECT_EQ(after.waiting, 0u);
+  EXPECT_EQ(after.woken - before.woken, waiters);
+  std::printf("[ status ] %llu waiters on one id: %llu index steps, %llu renders to wake them\n",
+              static_cast<unsigned long long>(waiters),
+              static_cast<unsigned long long>(after.index_steps - before.index_steps),
+              static_cast<unsigned long long>(after.renders - before.renders));
+  EXPECT_LE(after.index_steps - before.index_steps, 4 * waiters);
+  EXPECT_LE(after.renders - before.renders, 2u);
+  api.stop();
+}
+
+TEST_F(status_test, timing_out_many_long_polls_on_one_id_costs_work_linear_in_the_waiters) {
+  // The timer answers waiters in deadline order, which is registration order: removing each
+  // from the id's index must not walk past the ones registered after it.
+  constexpr std::uint64_t waiters = 3'000;
+  dlrd::status::status_api_config c;
+  c.connections = 1;
+  dlrd::status::service api(c, url());
+  api.start();
+  caller client{api};
+  ASSERT_EQ(client.call("POST", "/v1/messages", R"({"message_id":"slow"})").get().status, 200);
+  const auto before = api.counters();
+  std::vector<std::future<dlrd::status::answer>> waiting;
+  for (std::uint64_t i = 0; i < waiters; ++i) waiting.push_back(client.call("GET", "/v1/messages/slow?wait=1s"));
+  for (auto& f : waiting) {
+    ASSERT_EQ(f.wait_for(60s), std::future_status::ready);
+    auto a = f.get();
+    ASSERT_EQ(a.status, 200) << a.error;
+    ASSERT_EQ(nlohmann::json::parse(a.body)["timed_out"], true);
+  }
+  const auto after = api.counters();
+  EXPECT_EQ(after.waiting, 0u);
+  EXPECT_EQ(after.timed_out - before.timed_out, waiters);
+  std::printf("[ status ] %llu waiters on one id timed out: %llu index steps, %llu renders\n",
+              static_cast<unsigned long long>(waiters),
+              static_cast<unsigned long long>(after.index_steps - before.index_steps),
+              static_cast<unsigned long long>(after.renders - before.renders));
+  EXPECT_LE(after.index_steps - before.index_steps, 4 * waiters);
+  api.stop();
+}
+
 }  // namespace

@@ -45,6 +45,12 @@ struct service_counters {
   std::uint64_t timed_out = 0;       ///< long-polls answered at their timeout
   std::uint64_t notifications = 0;   ///< NOTIFY payloads received on this instance
   std::uint64_t refused = 0;         ///< requests answered 503 (limits, database, shutdown)
+  /// Waiter index entries visited to add, wake or remove long-polls: at most a few per
+  /// (waiter, id) pair however many waiters share an id (a measure of work, for tests).
+  std::uint64_t index_steps = 0;
+  /// Message states rendered to JSON for long-poll answers: once per state read, shared by
+  /// every single-id waiter answered with it (a measure of work, for tests).
+  std::uint64_t renders = 0;
 };
 
 /// The routes under /v1/messages:
@@ -69,6 +75,12 @@ struct service_counters {
 /// Threads: `connections` workers (one PostgreSQL connection each) for lookups, sends and
 /// waiter registration (registrations queued together go in one transaction), one LISTEN
 /// thread that wakes local waiters, one timer thread for timeouts. A waiter costs memory only.
+///
+/// Work is bounded per request and per id: POST :wait takes at most `max_batch` ids; a
+/// waiter is indexed, woken and removed in O(its ids) whatever else waits on the same ids
+/// (it keeps its own positions in the indexes); each message read is shared by every waiter
+/// it is handed to (its history is never copied per waiter) and rendered to JSON once per
+/// wake-up or timeout round, whatever the number of waiters.
 ///
 /// Thread-safety: handle() may be called from any thread at once; start()/stop() from the
 /// controlling thread.

@@ -70,6 +70,20 @@ BEGIN
 END
 $$;
 
+-- 0001's index on status alone repeats the leading column of an application's own index
+-- (the article's (status, sent_at DESC)); with both, every status change paid for two.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE i.indrelid = 'sms_logs'::regclass AND c.relname <> 'idx_sms_logs_status'
+                AND i.indpred IS NULL AND i.indexprs IS NULL
+                AND i.indkey[0] = (SELECT attnum FROM pg_attribute
+                                    WHERE attrelid = 'sms_logs'::regclass AND attname = 'status')) THEN
+    DROP INDEX IF EXISTS idx_sms_logs_status;
+  END IF;
+END
+$$;
+
 -- The notice copies the row's values: an application's country_code is any text (the article
 -- gives TEXT), and a number may be longer than 32 bytes; char(2)/varchar(32) refused the
 -- whole batch's notice insert.

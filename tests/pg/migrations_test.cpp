@@ -102,6 +102,7 @@ TEST_F(migrations_test, an_empty_database_gets_every_migration_once) {
   EXPECT_TRUE(nullable("to_number"));
   EXPECT_EQ(column_type("message_id"), "text");
   EXPECT_EQ(column_type("status_at"), "timestamp with time zone");
+  EXPECT_TRUE(has_index("idx_sms_logs_status")) << "kept where no other index leads with status";
 }
 
 TEST_F(migrations_test, a_fresh_table_has_the_article_columns_names_and_types) {
@@ -147,6 +148,7 @@ TEST_F(migrations_test, the_article_table_with_send_rows_is_adopted_and_fills_in
   EXPECT_FALSE(has_index("sms_logs_message_id_idx"));
   EXPECT_TRUE(has_index("sms_logs_to_number_sent_at_idx"));
   EXPECT_TRUE(has_index("sms_logs_status_sent_at_idx"));
+  EXPECT_FALSE(has_index("idx_sms_logs_status")) << "dlrd's own (status) index would repeat the article's";
   EXPECT_EQ(column_type("id"), "uuid");
   EXPECT_EQ(column_type("cost_eur"), "numeric(10,6)");
   EXPECT_EQ(column_type("country_code"), "text");

@@ -9,10 +9,12 @@
 
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -441,6 +443,138 @@ TEST(operability, watchdog_pings_stop_while_a_writer_hangs_in_postgresql) {
   // The HTTP side still answers: only systemd is told that something is stuck.
   EXPECT_EQ(c.get("/healthz").status, 200);
   ::close(hung);
+}
+
+/// A local webhook sink: answers 200 to each POST (one per connection) and keeps its body.
+class hook_sink {
+ public:
+  hook_sink() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0) {
+      throw std::runtime_error("hook_sink: cannot listen");
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~hook_sink() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::vector<nlohmann::json> bodies() const {
+    std::lock_guard lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      std::string data;
+      char buf[4096];
+      for (;;) {
+        auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        data.append(buf, static_cast<std::size_t>(n));
+        auto end = data.find("\r\n\r\n");
+        auto cl = data.find("Content-Length: ");
+        if (end != std::string::npos && cl != std::string::npos && data.size() >= end + 4 + std::stoul(data.substr(cl + 16))) break;
+      }
+      constexpr std::string_view ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      ::send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
+      ::close(c);
+      auto end = data.find("\r\n\r\n");
+      auto body = nlohmann::json::parse(end == std::string::npos ? "" : data.substr(end + 4), nullptr, false);
+      std::lock_guard lock(mutex_);
+      if (!body.is_discarded()) bodies_.push_back(std::move(body));
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::vector<nlohmann::json> bodies_;
+  std::thread thread_;
+};
+
+TEST(operability, a_damaged_segment_at_start_shows_in_metrics_and_reaches_the_alert_webhook_once) {
+  test::pg_database db;
+  temp_dir dir;
+  auto body = [](int i) {
+    return R"({"messageId":"rot-)" + std::to_string(i) +
+           R"(","status":"delivered","to":"+447700900123","timestamp":"2026-01-01T10:00:00Z"})";
+  };
+  // Three acked records left in the spool (writers blocked, then kill -9) ...
+  {
+    daemon first(dir.path(), db.url());
+    first.start();
+    ASSERT_TRUE(first.wait_ready()) << first.log();
+    pqxx::connection locker(db.url());
+    pqxx::work lock(locker);
+    lock.exec("LOCK TABLE sms_logs IN SHARE MODE");
+    client c(first.port());
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(c.post("/webhooks/smspm", body(i)).status, 200);
+    first.signal(SIGKILL);
+    ASSERT_EQ(first.wait_exit(10s), -SIGKILL);
+  }
+  // ... and one byte of the first record's payload flipped on disk: a checksum failure with
+  // valid records after it, i.e. corruption, not a torn tail.
+  std::string first_segment;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/spool")) {
+    auto name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".seg") == 0 &&
+        (first_segment.empty() || name < first_segment)) {
+      first_segment = name;
+    }
+  }
+  ASSERT_FALSE(first_segment.empty());
+  {
+    std::fstream f(dir.path() + "/spool/" + first_segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(30);  // past the 20-byte record header
+    char byte = 0;
+    f.read(&byte, 1);
+    byte = static_cast<char>(byte ^ 0x20);
+    f.seekp(30);
+    f.write(&byte, 1);
+  }
+
+  hook_sink hook;
+  daemon d(dir.path(), db.url(),
+           "alerts:\n  poll_interval: 100ms\n  rules: []\n  sinks:\n    - name: hook\n      type: webhook\n"
+           "      url: " + hook.url() + "\n      allow_private: true\n");
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  auto metrics = c.get("/metrics").body;
+  EXPECT_EQ(sample(metrics, R"(dlrd_spool_corrupt_regions_total{phase="recovery"})"), 1) << metrics;
+  EXPECT_EQ(sample(metrics, R"(dlrd_spool_corrupt_regions_total{phase="runtime"})"), 0) << metrics;
+  EXPECT_GT(sample(metrics, "dlrd_spool_corrupt_bytes_total"), 0) << metrics;
+
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until && hook.bodies().empty()) std::this_thread::sleep_for(50ms);
+  std::this_thread::sleep_for(500ms);  // room for a (wrong) second notice
+  auto got = hook.bodies();
+  ASSERT_EQ(got.size(), 1u) << d.log();
+  EXPECT_EQ(got[0]["type"], "payload_quarantined") << got[0].dump();
+  EXPECT_EQ(got[0]["provider"], "spool") << got[0].dump();
+  EXPECT_NE(got[0]["reason"].get<std::string>().find(first_segment), std::string::npos) << got[0].dump();
+  // The records after the damaged one were kept and committed.
+  for (int i = 0; i < 200; ++i) {
+    if (test::query(db.url(), "SELECT count(*) FROM sms_logs")[0][0].as<int>() == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(test::query(db.url(), "SELECT count(*) FROM sms_logs")[0][0].as<int>(), 2);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }
 
 }  // namespace

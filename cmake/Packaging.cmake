@@ -7,20 +7,51 @@ include(GNUInstallDirs)
 
 install(FILES config/dlrd.reference.yaml config/dlrd.minimal.yaml README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES packaging/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/sql FILES_MATCHING PATTERN "*.sql")
+install(FILES mixin/dlrd.rules.yaml mixin/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/prometheus)
+# dlrd.8 is printed by the built binary (`dlrd help --man`: the same texts as --help), and it
+# and the Debian changelog are installed gzip -9n compressed, as Debian policy asks.
+install(CODE "set(dlrd_binary \"$<TARGET_FILE:dlrd>\")
+  set(dlrd_gz_dir \"${CMAKE_BINARY_DIR}/packaging\")
+  set(dlrd_changelog \"${PROJECT_SOURCE_DIR}/packaging/deb/changelog\")
+  set(dlrd_man_dir \"${CMAKE_INSTALL_MANDIR}/man8\")
+  set(dlrd_doc_dir \"${CMAKE_INSTALL_DOCDIR}\")")
+install(CODE [[
+  file(MAKE_DIRECTORY ${dlrd_gz_dir})
+  execute_process(COMMAND sh -c "\"$1\" help --man | gzip -9n > \"$2\"" sh ${dlrd_binary} ${dlrd_gz_dir}/dlrd.8.gz
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "dlrd help --man failed (${rc})")
+  endif()
+  execute_process(COMMAND sh -c "gzip -9n < \"$1\" > \"$2\"" sh ${dlrd_changelog} ${dlrd_gz_dir}/changelog.gz
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "gzip of the changelog failed (${rc})")
+  endif()
+  # Relative to the prefix given at install time (cpack's /usr), like install(FILES).
+  file(INSTALL DESTINATION ${CMAKE_INSTALL_PREFIX}/${dlrd_man_dir} TYPE FILE FILES ${dlrd_gz_dir}/dlrd.8.gz)
+  file(INSTALL DESTINATION ${CMAKE_INSTALL_PREFIX}/${dlrd_doc_dir} TYPE FILE FILES ${dlrd_gz_dir}/changelog.gz)
+]])
 install(CODE "set(dlrd_config_dir \"${PROJECT_SOURCE_DIR}/config\")")
+install(CODE "set(dlrd_packaging_dir \"${PROJECT_SOURCE_DIR}/packaging/deb\")")
 install(CODE [[
   if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
     set(dlrd_etc_dir /etc/dlrd)
+    set(dlrd_default_dir /etc/default)
     set(dlrd_unit_dir /lib/systemd/system)  # Debian 12 still ships units there
   else()
     set(dlrd_etc_dir ${CMAKE_INSTALL_PREFIX}/etc/dlrd)
+    set(dlrd_default_dir ${CMAKE_INSTALL_PREFIX}/etc/default)
     set(dlrd_unit_dir ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
   endif()
   # The minimal config becomes the one the unit reads; the reference stays with the docs.
   file(INSTALL DESTINATION ${dlrd_etc_dir} TYPE FILE RENAME dlrd.yaml
        FILES ${dlrd_config_dir}/dlrd.minimal.yaml)
   file(INSTALL DESTINATION ${dlrd_unit_dir} TYPE FILE FILES ${dlrd_config_dir}/dlrd.service)
+  # Environment for the unit (DLRD_DATABASE_URL); root only, as it may hold a password.
+  file(INSTALL DESTINATION ${dlrd_default_dir} TYPE FILE RENAME dlrd
+       PERMISSIONS OWNER_READ OWNER_WRITE FILES ${dlrd_packaging_dir}/default)
 ]])
 
 set(CPACK_GENERATOR DEB)
@@ -42,7 +73,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(dlrd_depends
     "libc6 (>= 2.34)" "libgcc-s1 (>= 3.0)" "libstdc++6 (>= 12)"
     "libfmt9 (>= 9.1.0)" "libspdlog1.10 (>= 1:1.10.0)" "libyaml-cpp0.7 (>= 0.7.0)"
-    "libpqxx-6.4 (>= 6.4.5)" "libphonenumber8 (>= 8.12)" "libssl3 (>= 3.0.0)" libsystemd0
+    "libpqxx-6.4 (>= 6.4.5)" "libpq5 (>= 15)" "libphonenumber8 (>= 8.12)" "libssl3 (>= 3.0.0)" libsystemd0
     adduser)
 # A sanitizer build (the test suite packages its ASan tree too) links GCC 12's runtimes.
 if(DLRD_SANITIZE MATCHES "address" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")

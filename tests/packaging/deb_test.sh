@@ -1,7 +1,10 @@
 #!/bin/sh
 # The Debian package: `cpack -G DEB` builds it from a build tree that has dlrd built, and it
-# holds the install layout, declares Debian 12 packages covering every library the binary
-# needs, and its binary runs from a scratch root. Usage: deb_test.sh BUILD_DIR SOURCE_DIR
+# holds the install layout (copyright, changelog, the man page dlrd generates, /etc/default
+# template, Prometheus rules), declares Debian 12 packages covering every library the binary
+# needs, restarts the service on upgrade, carries Debian's hardening (RELRO, BIND_NOW, stack
+# protector, FORTIFY in optimised builds), passes lintian when it is installed, and its binary
+# runs from a scratch root. Usage: deb_test.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$(cd "$1" && pwd)
 source=$(cd "$2" && pwd)
@@ -28,8 +31,14 @@ unit=$(grep -E '^(/usr)?/lib/systemd/system/dlrd\.service$' "$tmp/files" || true
 {
   echo /usr/bin/dlrd
   echo /etc/dlrd/dlrd.yaml
+  echo /etc/default/dlrd
   echo "${unit:-/lib/systemd/system/dlrd.service}"
   echo /usr/share/doc/dlrd/README.md
+  echo /usr/share/doc/dlrd/copyright
+  echo /usr/share/doc/dlrd/changelog.gz
+  echo /usr/share/man/man8/dlrd.8.gz
+  echo /usr/share/dlrd/prometheus/dlrd.rules.yaml
+  echo /usr/share/dlrd/prometheus/README.md
   echo /usr/share/doc/dlrd/dlrd.minimal.yaml
   echo /usr/share/doc/dlrd/dlrd.reference.yaml
   for f in "$source"/sql/*.sql; do echo "/usr/share/dlrd/sql/$(basename "$f")"; done
@@ -42,8 +51,15 @@ fi
 
 # Control files: the config is a conffile; postinst creates the system user and state dir.
 dpkg-deb -e "$deb" "$tmp/control"
-if grep -qx /etc/dlrd/dlrd.yaml "$tmp/control/conffiles"; then ok "conffiles: /etc/dlrd/dlrd.yaml"
-else fail "/etc/dlrd/dlrd.yaml is not a conffile"; fi
+for conffile in /etc/dlrd/dlrd.yaml /etc/default/dlrd; do
+  if grep -qx "$conffile" "$tmp/control/conffiles"; then ok "conffiles: $conffile"
+  else fail "$conffile is not a conffile"; fi
+done
+if grep -q 'try-restart dlrd.service' "$tmp/control/postinst"; then ok "postinst restarts a running dlrd on upgrade"
+else fail "postinst does not try-restart dlrd.service on upgrade"; fi
+default_mode=$(dpkg-deb -c "$deb" | awk '$6 == "./etc/default/dlrd" { print $1 }')
+[ "$default_mode" = "-rw-------" ] && ok "/etc/default/dlrd is root-only ($default_mode)" \
+  || fail "/etc/default/dlrd mode is $default_mode, not -rw-------"
 for script in postinst prerm postrm; do
   if [ -x "$tmp/control/$script" ] && sh -n "$tmp/control/$script"; then ok "$script present, parses"
   else fail "$script missing, not executable or not valid sh"; fi
@@ -82,6 +98,57 @@ done
 # The packaged binary runs from a scratch root.
 dpkg -x "$deb" "$tmp/root"
 root=$tmp/root
+
+# Debian documentation: copyright names the license, the changelog's version is the package's,
+# the man page is dlrd's own help as roff and documents every command.
+grep -q '^License: Apache-2.0$' "$root/usr/share/doc/dlrd/copyright" && cmp -s "$source/LICENSE" /usr/share/common-licenses/Apache-2.0 \
+  && ok "copyright: Apache-2.0, LICENSE is its text" || fail "copyright or LICENSE do not state Apache-2.0"
+changelog_version=$(gzip -dc "$root/usr/share/doc/dlrd/changelog.gz" | sed -n '1s/^dlrd (\([^)]*\)).*/\1/p')
+[ "$changelog_version" = "$version" ] && ok "changelog.gz: dlrd ($version)" \
+  || fail "changelog.gz's first entry is '$changelog_version', the package is $version"
+gzip -dc "$root/usr/share/man/man8/dlrd.8.gz" >"$tmp/dlrd.8"
+"$root/usr/bin/dlrd" help --man >"$tmp/dlrd.8.expected" 2>&1 || true
+if head -1 "$tmp/dlrd.8" | grep -q '^\.TH DLRD 8 ' && cmp -s "$tmp/dlrd.8" "$tmp/dlrd.8.expected" \
+   && grep -q 'check\\-config' "$tmp/dlrd.8"; then
+  ok "dlrd.8.gz is \`dlrd help --man\`"
+else fail "dlrd.8.gz is not the man page the packaged dlrd prints"; fi
+if command -v groff >/dev/null; then
+  if warnings=$(groff -man -Tutf8 -ww -z "$tmp/dlrd.8" 2>&1) && [ -z "$warnings" ]; then ok "groff renders dlrd.8 without warnings"
+  else echo "$warnings"; fail "groff warns about dlrd.8"; fi
+fi
+
+# Hardening (dpkg-buildflags' set): full RELRO and BIND_NOW, the stack protector, and FORTIFY's
+# checked calls in an optimised, unsanitized build. hardening-check too, when devscripts is here.
+packaged=$root/usr/bin/dlrd
+if grep -q '^DLRD_HARDENING:BOOL=OFF$' "$build/CMakeCache.txt"; then
+  echo "skipped: hardening checks (configured with DLRD_HARDENING=OFF)"
+else
+readelf -lW "$packaged" | grep -q GNU_RELRO && ok "hardening: RELRO" || fail "hardening: no GNU_RELRO segment"
+readelf -dW "$packaged" | grep -Eq 'BIND_NOW|FLAGS_1.*NOW' && ok "hardening: BIND_NOW" || fail "hardening: no BIND_NOW"
+readelf -hW "$packaged" | grep -q 'DYN (' && ok "hardening: PIE" || fail "hardening: not a PIE"
+readelf -sW --dyn-syms "$packaged" | grep -q '__stack_chk_fail' && ok "hardening: stack protector" \
+  || fail "hardening: no __stack_chk_fail (stack protector off)"
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+sanitize=$(sed -n 's/^DLRD_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")
+if [ "$build_type" != Debug ] && [ -z "$sanitize" ]; then
+  readelf -sW --dyn-syms "$packaged" | grep -Eq '__[a-z_]+_chk@' && ok "hardening: FORTIFY (_chk calls)" \
+    || fail "hardening: no fortified (_chk) libc calls"
+  if command -v hardening-check >/dev/null; then
+    if hardening-check "$packaged"; then ok "hardening-check"; else fail "hardening-check"; fi
+  fi
+else
+  echo "skipped: FORTIFY and hardening-check ($build_type${sanitize:+, $sanitize} build)"
+fi
+fi
+
+# lintian, when installed: no errors or warnings (overrides, if ever needed, say why).
+if command -v lintian >/dev/null; then
+  if lintian --fail-on error,warning "$deb" >"$tmp/lintian" 2>&1; then ok "lintian: no errors or warnings"
+  else cat "$tmp/lintian"; fail "lintian"; fi
+  sed 's/^/  lintian: /' "$tmp/lintian"
+else
+  echo "skipped: lintian (not installed)"
+fi
 if out=$("$root/usr/bin/dlrd" version 2>&1) && echo "$out" | grep -qF "$version"; then
   ok "dlrd version: $out"
 else

@@ -184,7 +184,8 @@ struct verifier::impl {
     // value), each name followed by its value, whatever its Content-Type says; a body read
     // any other way only through the URL's bodySHA256 parameter.
     std::string params;
-    if (in.reads.body == decode::reading::body_as::json && !body_sha256_matches(in.req)) {
+    if ((in.reads.body == decode::reading::body_as::json || in.reads.body == decode::reading::body_as::text) &&
+        !body_sha256_matches(in.req)) {
       f.emplace_back("twilio: body read as report data but not signed (no matching bodySHA256)");
       return;
     }

@@ -44,6 +44,15 @@ void auth_failure_log(std::string_view profile, std::string_view reason, std::st
 }
 
 
+/// The answer a gateway expects once its callback is taken (the profile's success answer).
+response success_of(const decode::profile& profile, unsigned version) {
+  response res{static_cast<bhttp::status>(profile.success_status), version};
+  res.set(bhttp::field::content_type, profile.success_content_type);
+  res.set(bhttp::field::cache_control, "no-store");
+  res.body() = profile.success_body;
+  return res;
+}
+
 response method_not_allowed(const request& req, std::string_view allow) {
   auto res = handler::error(req.version(), bhttp::status::method_not_allowed,
                             "method " + std::string(req.method_string()) + " is not allowed here");
@@ -191,13 +200,17 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     if (config_.on_unknown_status) {
       for (const auto& w : ok->unknown_words) config_.on_unknown_status(profile.name, w);
     }
+    if (config_.on_ignored_event) {
+      for (const auto& why : ok->ignored) config_.on_ignored_event(profile.name, why);
+    }
+    if (ok->reports.empty()) {
+      // Only events the profile ignores (an inbound SMS, a summary): nothing to make durable.
+      out.immediate = success_of(profile, req.version());
+      return out;
+    }
     action.records.reserve(ok->reports.size());
     for (auto& r : ok->reports) action.records.emplace_back(std::move(r));
-    response res{static_cast<bhttp::status>(profile.success_status), req.version()};
-    res.set(bhttp::field::content_type, profile.success_content_type);
-    res.set(bhttp::field::cache_control, "no-store");
-    res.body() = profile.success_body;
-    action.on_durable = std::move(res);
+    action.on_durable = success_of(profile, req.version());
   } else {
     const auto& err = std::get<decode::profile_error>(decoded);
     if (err.unsupported) {
@@ -219,8 +232,13 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
     q.body = is_get ? auth::redact_target(req.target(), ep.config.auth, ep.token_segment) : req.body();
     q.received_at = ctx.received_at;
     action.records.emplace_back(std::move(q));
-    // 200 even so: many gateways treat 4xx as permanent and would drop the report.
-    action.on_durable = make_json(req.version(), bhttp::status::ok, R"({"ok":true,"quarantined":true})");
+    // The gateway's own success answer even so: many treat 4xx as permanent and would drop the
+    // report, and some (Jasmin) retry anything but their exact answer. The default JSON answer
+    // says that the callback was quarantined.
+    action.on_durable = profile.success_content_type == "application/json" && profile.success_body == R"({"ok":true})"
+                            ? make_json(req.version(), static_cast<bhttp::status>(profile.success_status),
+                                        R"({"ok":true,"quarantined":true})")
+                            : success_of(profile, req.version());
   }
   out.spool = std::move(action);
   return out;

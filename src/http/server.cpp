@@ -168,6 +168,21 @@ bool is_plain_http_on_tls(const error_code& ec) {
          ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST;
 }
 
+/// Ignored events (an inbound SMS, a summary report) are counted by profile and reason; both
+/// come from the configuration, so the series are bounded.
+handler_config counting_ignored(handler_config h, metrics::registry* registry) {
+  if (!h.on_ignored_event && registry) {
+    h.on_ignored_event = [registry](std::string_view profile, std::string_view reason) {
+      registry
+          ->get_counter("dlrd_events_ignored_total",
+                        "Callbacks a profile ignores (not delivery reports): answered, never stored.",
+                        {{"profile", std::string(profile)}, {"reason", std::string(reason)}})
+          .inc();
+    };
+  }
+  return h;
+}
+
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
@@ -215,7 +230,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::unique_ptr<std::atomic<std::int64_t>[]> heartbeats;
 
   impl(listen_config l, handler_config h, spool::journal& j, metrics::registry* m)
-      : listen(std::move(l)), handle(std::move(h)), journal(j), contexts(make_contexts(listen.threads)),
+      : listen(std::move(l)), handle(counting_ignored(std::move(h), m)), journal(j), contexts(make_contexts(listen.threads)),
         acceptor(*contexts.front()), registry(m),
         heartbeats(std::make_unique<std::atomic<std::int64_t>[]>(contexts.size())) {
     if (listen.tls) tls_context = make_tls_context(*listen.tls);

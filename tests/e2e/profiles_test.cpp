@@ -7,6 +7,7 @@
 #include "support/provider_fixtures.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pqxx/pqxx>
@@ -200,6 +201,69 @@ TEST_F(profiles_e2e, a_batch_with_one_bad_report_is_quarantined_whole) {
   // The quarantine row and any report of the same request are one spool record: none came.
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 0);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events"), 0);
+}
+
+TEST_F(profiles_e2e, events_that_are_not_delivery_reports_are_answered_counted_and_never_stored) {
+  daemon d(dir_.path(), db_.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  for (const auto& [profile, file] : {std::pair{"telnyx", "telnyx/received_inbound.http"},
+                                      std::pair{"telnyx", "telnyx/received_inbound.http"},
+                                      std::pair{"sinch", "sinch/batch_summary.http"}}) {
+    auto f = test::load_http_fixture(file);
+    auto a = exchange(d.port(), wire_request(f, std::string("/webhooks/") + profile, d.port()));
+    EXPECT_EQ(a.status, 200) << a.head << a.body;
+    EXPECT_EQ(a.body, R"({"ok":true})");
+  }
+  // A report sent after them is committed; had they written anything, it would be there too.
+  auto after = test::load_http_fixture("telnyx/sent.http");
+  EXPECT_EQ(exchange(d.port(), wire_request(after, "/webhooks/telnyx", d.port())).status, 200);
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM dlr_events", 1), 1) << d.log();
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE to_number = '+18445550001'"), 0);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_quarantine"), 0);
+  client c(d.port());
+  auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find("dlrd_events_ignored_total{profile=\"telnyx\",reason=\"inbound\"} 2\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("dlrd_events_ignored_total{profile=\"sinch\",reason=\"summary\"} 1\n"), std::string::npos)
+      << metrics;
+}
+
+TEST_F(profiles_e2e, the_error_code_decides_what_the_status_api_calls_retryable) {
+  daemon d(dir_.path(), db_.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  for (const char* file : {"twilio/undelivered_spam_30007.http", "twilio/failed_queue_overflow_30001.http"}) {
+    auto f = test::load_http_fixture(file);
+    EXPECT_EQ(exchange(d.port(), wire_request(f, "/webhooks/twilio", d.port())).status, 200);
+  }
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs", 2), 2) << d.log();
+  client c(d.port());
+  auto spam = nlohmann::json::parse(c.get("/v1/messages/SM30007a1b2c3d4e5f60718293a4b5c6d7").body);
+  EXPECT_EQ(spam["status"], "rejected");
+  EXPECT_EQ(spam["retryable"], false);
+  auto queue = nlohmann::json::parse(c.get("/v1/messages/SM30001f9e8d7c6b5a49382716f5e4d3c2b").body);
+  EXPECT_EQ(queue["status"], "undelivered");
+  EXPECT_EQ(queue["retryable"], true);
+}
+
+TEST_F(profiles_e2e, a_quarantined_callback_gets_its_gateways_own_success_answer) {
+  daemon d(dir_.path(), db_.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  // No id: undecodable. Jasmin retries anything but exactly "ACK/Jasmin".
+  auto r = c.post("/webhooks/jasmin", "message_status=DELIVRD&level=2", "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ACK/Jasmin");
+  EXPECT_TRUE(r.headers["content-type"].starts_with("text/plain")) << r.headers["content-type"];
+  auto k = c.get("/webhooks/kannel?type=1");
+  EXPECT_EQ(k.status, 200);
+  EXPECT_EQ(k.body, "OK");
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM dlr_quarantine", 2), 2) << d.log();
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_quarantine WHERE provider = 'jasmin' AND field = 'id'"), 1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 0);
 }
 
 // The same made-up gateway as the unit test's: nested deliveries[].attempts[].

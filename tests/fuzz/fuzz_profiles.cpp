@@ -1,21 +1,56 @@
-// Fuzzes the profile engine with every built-in profile and every encoding: never throws or
-// crashes, and what it accepts obeys the contract the spool and the writers rely on.
+// Fuzzes the profile engine with every built-in profile and an operator profile that uses every
+// feature (event filters, error-code statuses, a permanent flag, plain-text receipts), in every
+// encoding: never throws or crashes, and what it accepts obeys the contract the spool and the
+// writers rely on.
+#include <dlrd/config/yaml.hpp>
 #include <dlrd/decode/profile.hpp>
 
 #include "report_contract.hpp"
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 using dlrd::fuzz::check;
+
+namespace {
+
+/// Every built-in profile, then one operator profile exercising what no built-in combines.
+const std::vector<dlrd::decode::profile>& profiles() {
+  static const std::vector<dlrd::decode::profile> all = [] {
+    auto v = dlrd::decode::builtin_profiles();
+    dlrd::decode::profile p;
+    p.name = "fuzzed";
+    dlrd::config::load_string(R"(
+encodings: [json, form, query, text]
+batch: "events[]"
+max_batch: 8
+fields: { message_id: [id], status: [status], error_code: [err, error.code], permanent: [error.permanent],
+          carrier_time: [local], timestamp: [at], receipt: [receipt] }
+events:
+  accept: [ { field: type, values: [dlr, "status-*"] } ]
+  ignore: [ { field: direction, values: [inbound], reason: inbound } ]
+  empty_batch: summary
+error_statuses: { "E1*": rejected, "E10": undelivered }
+status_error_codes: ["esme_r*"]
+timezone: "+02:00"
+)",
+                              "fuzz", [&p](dlrd::config::section& root) { dlrd::decode::parse_profile(root, p); });
+    v.push_back(std::move(p));
+    return v;
+  }();
+  return all;
+}
+
+}  // namespace
 
 // Input: byte 0 picks the profile, byte 1 the encoding; the rest is split at the first
 // '\n' into the query string and the body.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace dlrd;
   if (size < 2) return 0;
-  const auto& profiles = decode::builtin_profiles();
-  const auto& p = profiles[data[0] % profiles.size()];
+  const auto& all = profiles();
+  const auto& p = all[data[0] % all.size()];
   std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   auto nl = rest.find('\n');
   decode::callback_input in;
@@ -32,7 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const auto& out = std::get<decode::decoded>(result);
-  check(!out.reports.empty() && out.reports.size() <= p.max_batch);
+  // Something was read: reports, or events the profile ignores; never more than a batch.
+  check(!out.reports.empty() || !out.ignored.empty());
+  check(out.reports.size() + out.ignored.size() <= p.max_batch);
+  for (const auto& why : out.ignored) check(!why.empty());
   for (const auto& r : out.reports) {
     dlrd::fuzz::check_report(r, p.name, received);
   }

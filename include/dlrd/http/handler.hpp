@@ -67,6 +67,9 @@ struct handler_config {
   /// status word a profile did not know (profile, word); both must be quick and thread-safe.
   std::function<void(std::string_view, std::string_view)> on_auth_failure;
   std::function<void(std::string_view, std::string_view)> on_unknown_status;
+  /// Each event a profile ignores (profile, reason): answered as a success, never stored.
+  /// Absent: the server counts them as dlrd_events_ignored_total{profile,reason}.
+  std::function<void(std::string_view, std::string_view)> on_ignored_event;
   std::function<readiness()> ready;  ///< for /readyz; absent = always ready
   /// Renders the body of GET /metrics (Prometheus text 0.0.4); absent = no such route (404).
   /// Called on an I/O thread, so it must be quick and thread-safe.

@@ -263,6 +263,32 @@ TEST(text_encoding, any_yaml_profile_may_take_plain_receipts) {
   EXPECT_EQ(reading_of(p, post("text/plain", "id:1")).body, reading::body_as::text);
 }
 
+TEST(event_time, a_zone_less_carrier_time_is_read_only_when_the_profile_names_its_zone) {
+  constexpr std::string_view receipt = "messageId=v9&status=delivered&msisdn=447700900000&scts=2001011400"
+                                       "&message-timestamp=2020-01-01+13%3A00%3A07";
+  auto utc = one(builtin("vonage"), get(receipt));
+  EXPECT_EQ(utc.event_at, *report::parse_timestamp("2020-01-01T13:00:07Z"));
+  auto named = from_yaml("timezone: \"+01:00\"\n", "vonage");
+  auto local = one(named, get(receipt));
+  EXPECT_EQ(local.event_at, *report::parse_timestamp("2020-01-01T13:00:00Z"));
+  // Only the carrier's time: without a named zone it is no instant, so the time received.
+  auto bare = one(builtin("twilio"), post("application/x-www-form-urlencoded",
+                                          "MessageSid=SM9&MessageStatus=delivered&RawDlrDoneDate=2302141213"));
+  EXPECT_EQ(bare.event_at, received);
+  EXPECT_FALSE(bare.event_time_from_gateway);
+  auto twilio_named = from_yaml("timezone: \"-05:00\"\n", "twilio");
+  auto dated = one(twilio_named, post("application/x-www-form-urlencoded",
+                                      "MessageSid=SM9&MessageStatus=delivered&RawDlrDoneDate=2302141213"));
+  EXPECT_EQ(dated.event_at, *report::parse_timestamp("2023-02-14T17:13:00Z"));
+}
+
+TEST(event_time, sinch_reads_when_the_operator_reported_the_status_before_when_sinch_wrote_it) {
+  auto r = one(builtin("sinch"), post("application/json", R"({"type":"recipient_delivery_report_sms","batch_id":"B1",
+      "recipient":"447700900001","status":"Delivered","code":0,"at":"2022-08-30T08:16:08.930Z",
+      "operator_status_at":"2022-08-30T08:16:00Z"})"));
+  EXPECT_EQ(r.event_at, *report::parse_timestamp("2022-08-30T08:16:00Z"));
+}
+
 // --- Aliases and encodings -----------------------------------------------------------------
 
 TEST(smspm_profile, every_alias_reads_the_same_report) {
@@ -405,7 +431,7 @@ TEST(jasmin_profile, level_one_reads_the_smsc_answer_and_level_two_the_receipt) 
   auto level2 = one(p, get("id=j4&message_status=DELIVRD&level=2&donedate=1311022338&err=000"));
   EXPECT_EQ(level2.canonical, report::status::delivered);
   EXPECT_FALSE(level2.error_code);
-  EXPECT_EQ(report::format_timestamp(level2.event_at), "2013-11-02T23:38:00.000000Z");
+  EXPECT_EQ(level2.event_at, *report::parse_timestamp("2013-11-02T23:38:00.000000Z"));
   EXPECT_EQ(p.success_body, "ACK/Jasmin");
   EXPECT_EQ(p.success_content_type, "text/plain");
 }
@@ -419,7 +445,7 @@ TEST(smpp_profile, the_receipt_text_alone_gives_id_status_error_and_done_time) {
   EXPECT_EQ(r.canonical, report::status::rejected);
   EXPECT_EQ(r.raw_status, "REJECTD");
   EXPECT_EQ(r.error_code, "0B1");
-  EXPECT_EQ(report::format_timestamp(r.event_at), "2023-05-01T12:01:30.000000Z");
+  EXPECT_EQ(r.event_at, *report::parse_timestamp("2023-05-01T12:01:30.000000Z"));
   EXPECT_FALSE(r.recipient);
 }
 
@@ -472,9 +498,10 @@ TEST(bad_inputs, invalid_payloads_name_their_field) {
   EXPECT_EQ(empty.error.reason, "no report in the query string");
   auto json = err(builtin("telnyx"), post("application/json", "{\"data\":"));
   EXPECT_EQ(json.error.reason, "body is not valid JSON");
-  auto time = err(builtin("twilio"), get("MessageSid=SM3&MessageStatus=delivered&RawDlrDoneDate=yesterday"));
-  EXPECT_EQ(time.error.field, "RawDlrDoneDate");
-  EXPECT_EQ(time.error.reason, "RawDlrDoneDate 'yesterday' matches none of the formats %y%m%d%H%M, %y%m%d%H%M%S, iso8601");
+  auto time = err(builtin("vonage"), get("messageId=v8&status=delivered&msisdn=447700900000&message-timestamp=yesterday"));
+  EXPECT_EQ(time.error.field, "message-timestamp");
+  EXPECT_EQ(time.error.reason, "message-timestamp 'yesterday' matches none of the formats %y%m%d%H%M, %y%m%d%H%M%S, "
+                               "%Y-%m-%d %H:%M:%S, iso8601");
 }
 
 // --- Operator-defined profiles --------------------------------------------------------------
@@ -551,12 +578,12 @@ TEST(generic_profile, a_made_up_gateways_nested_batch_decodes_from_yaml) {
   EXPECT_EQ(first.cost, "0.0450");
   EXPECT_EQ(first.parts, 2);
   EXPECT_EQ(first.provider, "acmetel");
-  EXPECT_EQ(report::format_timestamp(first.event_at), "2024-05-01T12:00:00.000000Z");
+  EXPECT_EQ(first.event_at, *report::parse_timestamp("2024-05-01T12:00:00.000000Z"));
   const auto& second = d.reports[1];
   EXPECT_EQ(second.message_id, "acme-eu/r-1");
   EXPECT_EQ(second.canonical, report::status::delivered);
   EXPECT_FALSE(second.error_code);
-  EXPECT_EQ(report::format_timestamp(second.event_at), "2024-05-01T12:05:00.000000Z");
+  EXPECT_EQ(second.event_at, *report::parse_timestamp("2024-05-01T12:05:00.000000Z"));
   const auto& third = d.reports[2];
   EXPECT_EQ(third.message_id, "acme-eu/r-2");
   EXPECT_EQ(third.canonical, report::status::undelivered);

@@ -434,7 +434,7 @@ class report_reader {
     if (!v.is_string()) return fail(name, name + " must be a string or a number");
     auto s = trim(v.get_ref<const std::string&>());
     for (const auto& f : p_.timestamp_formats) {
-      if (auto t = parse_time_with(f, s, p_.utc_offset_minutes)) {
+      if (auto t = parse_time_with(f, s, p_.zone)) {
         out = *t;
         return true;
       }
@@ -456,7 +456,7 @@ class report_reader {
     }
     if (receipt_ && !receipt_->done_date.empty()) {
       auto t = parse_time_with(receipt_->done_date.size() == 12 ? "%y%m%d%H%M%S" : "%y%m%d%H%M",
-                               receipt_->done_date, p_.utc_offset_minutes);
+                               receipt_->done_date, p_.zone);
       if (t) {
         r.event_at = *t;
         r.event_time_from_gateway = true;

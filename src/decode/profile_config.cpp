@@ -182,7 +182,16 @@ void parse_profile(config::section& s, profile& out) {
   if (s.has("timezone")) {
     std::string tz;
     s.read("timezone", tz);
-    if (!parse_offset(tz, out.utc_offset_minutes)) s.error("timezone", "expected UTC or an offset like +02:00");
+    out.zone = time_zone{};
+    if (!parse_offset(tz, out.zone.fixed_minutes)) {
+      std::string why;
+      if (auto z = load_time_zone(tz, why)) {
+        out.zone = std::move(*z);
+      } else {
+        s.error("timezone", "expected UTC, an offset like +02:00, or an IANA zone like Europe/Berlin ('" + tz + "': " +
+                                why + ")");
+      }
+    }
     out.zone_named = true;
   }
   if (auto a = s.child("success")) {

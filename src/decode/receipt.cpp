@@ -52,7 +52,7 @@ std::optional<smpp_receipt> parse_smpp_receipt(std::string_view text) {
 }
 
 std::optional<report::time_point> parse_time_with(std::string_view format, std::string_view text,
-                                                  int utc_offset_minutes) {
+                                                  const time_zone& zone) {
   using namespace std::chrono;
   if (format == "epoch") {
     if (text.empty() || text.size() > 20) return std::nullopt;
@@ -72,12 +72,15 @@ std::optional<report::time_point> parse_time_with(std::string_view format, std::
   }
   if (format == "iso8601") {
     auto t = report::parse_timestamp(text);
-    if (!t || utc_offset_minutes == 0) return t;
+    if (!t || (zone.changes.empty() && zone.fixed_minutes == 0)) return t;
     // A time without a zone is local to the gateway: the profile's offset applies.
     auto tail = text.size() > 10 ? text.substr(10) : std::string_view{};
     bool zoned = tail.find_first_of("Zz+-") != std::string_view::npos || tail.find("UTC") != std::string_view::npos ||
                  tail.find("GMT") != std::string_view::npos;
-    if (!zoned) *t -= minutes{utc_offset_minutes};
+    if (!zoned) {
+      auto local = duration_cast<seconds>(t->time_since_epoch()).count();
+      *t -= seconds{local - zone.to_utc(local)};
+    }
     return t;
   }
   int y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0;
@@ -119,7 +122,8 @@ std::optional<report::time_point> parse_time_with(std::string_view format, std::
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
   if (s == 60) s = 59;
-  auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} - minutes{utc_offset_minutes};
+  auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
+  auto tp = sys_seconds{seconds{zone.to_utc(local.time_since_epoch().count())}};
   return report::time_point{duration_cast<microseconds>(tp.time_since_epoch())};
 }
 

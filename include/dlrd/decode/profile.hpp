@@ -28,6 +28,23 @@ enum class status_kind : std::uint8_t {
 /// object out to the body's root, then in the query string.
 using field_paths = std::vector<std::string>;
 
+/// The zone of a gateway's zone-less times: a fixed offset, or an IANA zone's offsets over time.
+struct time_zone {
+  std::string name;  ///< the IANA name; empty for a fixed offset
+  int fixed_minutes = 0;  ///< east of UTC, when `changes` is empty
+  /// (UTC second from which it holds, offset in seconds east of UTC), ascending; the first
+  /// holds from the beginning of time. After the last one its offset stays.
+  std::vector<std::pair<std::int64_t, std::int64_t>> changes;
+
+  /// The UTC second a local wall-clock second names (a repeated hour: its second occurrence;
+  /// a skipped one: as if the clock had not moved yet).
+  std::int64_t to_utc(std::int64_t local) const;
+};
+
+/// Reads an IANA zone ("Europe/Berlin") from the system's tzdata (TZDIR, default
+/// /usr/share/zoneinfo); std::nullopt with `why` when there is no such usable zone.
+std::optional<time_zone> load_time_zone(std::string_view name, std::string& why);
+
 /// One event filter: the callback's `field` has one of `values` (any case; "x*" a prefix).
 struct event_rule {
   std::string field;
@@ -80,8 +97,8 @@ struct profile {
   std::vector<std::pair<std::string, report::status>> statuses;
   /// "iso8601", "epoch" (seconds or milliseconds), or a pattern of %Y %y %m %d %H %M %S.
   std::vector<std::string> timestamp_formats = {"iso8601", "epoch"};
-  /// Offset applied to times that carry no zone, in minutes east of UTC.
-  int utc_offset_minutes = 0;
+  /// The zone of times that carry none (`timezone:`: UTC, "+02:00", or an IANA name).
+  time_zone zone;
   /// The profile names the zone of its zone-less times (`timezone:`).
   bool zone_named = false;
 
@@ -150,7 +167,7 @@ void parse_profiles(config::section& s, std::vector<profile>& out);
 
 /// Parses a time with one of the formats above; std::nullopt when it does not match.
 std::optional<report::time_point> parse_time_with(std::string_view format, std::string_view text,
-                                                  int utc_offset_minutes);
+                                                  const time_zone& zone);
 
 /// An SMPP delivery receipt text ("id:123 sub:001 dlvrd:001 submit date:2305011200 done
 /// date:2305011201 stat:DELIVRD err:000 text:..."): its fields by name.

@@ -282,6 +282,39 @@ TEST(event_time, a_zone_less_carrier_time_is_read_only_when_the_profile_names_it
   EXPECT_EQ(dated.event_at, *report::parse_timestamp("2023-02-14T17:13:00Z"));
 }
 
+TEST(event_time, an_iana_zone_converts_local_times_with_daylight_saving) {
+  auto p = from_yaml(R"(
+fields: { message_id: [id], status: [status], timestamp: [at] }
+timestamp_formats: ["%Y-%m-%d %H:%M:%S", iso8601]
+timezone: Europe/Berlin
+)");
+  auto at = [&p](std::string_view local) {
+    return one(p, post("application/json", R"({"id":"z","status":"delivered","at":")" + std::string(local) + "\"}")).event_at;
+  };
+  EXPECT_EQ(at("2024-07-01 12:00:00"), *report::parse_timestamp("2024-07-01T10:00:00Z"));  // CEST, +02:00
+  EXPECT_EQ(at("2024-01-15 12:00:00"), *report::parse_timestamp("2024-01-15T11:00:00Z"));  // CET, +01:00
+  EXPECT_EQ(at("2024-07-01T12:00:00"), *report::parse_timestamp("2024-07-01T10:00:00Z"));
+  EXPECT_EQ(at("2024-07-01T12:00:00Z"), *report::parse_timestamp("2024-07-01T12:00:00Z"));  // its own zone wins
+  // 02:30 on 31 March 2024 never happened; 02:30 on 27 October happened twice.
+  EXPECT_EQ(at("2024-03-31 02:30:00"), *report::parse_timestamp("2024-03-31T01:30:00Z"));
+  EXPECT_EQ(at("2024-10-27 02:30:00"), *report::parse_timestamp("2024-10-27T01:30:00Z"));
+  auto ny = from_yaml("timezone: America/New_York\n", "twilio");
+  auto r = one(ny, post("application/x-www-form-urlencoded",
+                        "MessageSid=SM9&MessageStatus=delivered&RawDlrDoneDate=2307141213"));
+  EXPECT_EQ(r.event_at, *report::parse_timestamp("2023-07-14T16:13:00Z"));  // EDT, -04:00
+}
+
+TEST(event_time, a_zone_that_is_no_iana_zone_is_a_configuration_error_naming_it) {
+  for (std::string zone : {"Mars/Olympus_Mons", "../../etc/passwd", "+2"}) {
+    try {
+      from_yaml("timezone: \"" + zone + "\"\n", "vonage");
+      ADD_FAILURE() << zone << " was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("IANA zone like Europe/Berlin"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(event_time, sinch_reads_when_the_operator_reported_the_status_before_when_sinch_wrote_it) {
   auto r = one(builtin("sinch"), post("application/json", R"({"type":"recipient_delivery_report_sms","batch_id":"B1",
       "recipient":"447700900001","status":"Delivered","code":0,"at":"2022-08-30T08:16:08.930Z",

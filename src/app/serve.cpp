@@ -528,20 +528,27 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   }
   // ---- insights: stats API and the dashboard page (read-only; cached answers)
   insights::stats_service stats(db_url);
-  handling.api_routes.push_back(http::api_route{"/v1/stats/", [&stats](const http::request& req) {
+  // Answered on the stats service's own threads and queue (bounded; 503 when full), never on
+  // the server's blocking pool: a slow stats query holds up nothing else.
+  handling.api_routes.push_back(http::api_route{"/v1/stats/", {}, [&stats](const http::request& req,
+                                                                           std::function<void(http::response)> done) {
     if (req.method() != boost::beast::http::verb::get) {
       auto res = http::handler::error(req.version(), boost::beast::http::status::method_not_allowed,
                                       "method " + std::string(req.method_string()) + " is not allowed here");
       res.set(boost::beast::http::field::allow, "GET");
-      return res;
+      return done(std::move(res));
     }
-    auto a = stats.answer(decode::path_of(req.target()), decode::query_of(req.target()));
-    http::response res{static_cast<boost::beast::http::status>(a.status), req.version()};
-    res.set(boost::beast::http::field::content_type, "application/json");
-    res.set(boost::beast::http::field::cache_control, "no-store");
-    res.body() = std::move(a.body);
-    return res;
-  }, {}});
+    stats.answer_async(std::string(decode::path_of(req.target())), std::string(decode::query_of(req.target())),
+                       [version = req.version(), done = std::move(done)](insights::stats_answer a) {
+                         http::response res{static_cast<boost::beast::http::status>(a.status), version};
+                         res.set(boost::beast::http::field::content_type, "application/json");
+                         res.set(boost::beast::http::field::cache_control, "no-store");
+                         if (a.retry_after > 0) res.set(boost::beast::http::field::retry_after, std::to_string(a.retry_after));
+                         res.body() = std::move(a.body);
+                         res.prepare_payload();
+                         done(std::move(res));
+                       });
+  }});
   handling.api_routes.push_back(http::api_route{"/dashboard", [](const http::request& req) {
     http::response res{boost::beast::http::status::ok, req.version()};
     res.set(boost::beast::http::field::content_type, "text/html; charset=utf-8");

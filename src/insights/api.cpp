@@ -234,43 +234,102 @@ stats_answer answer_stats(pqxx::connection& conn, std::string_view path, std::st
 }
 
 stats_service::stats_service(std::string url, std::chrono::seconds cache_for)
-    : url_(std::move(url)), cache_for_(cache_for) {}
-stats_service::~stats_service() = default;
+    : url_(std::move(url)), cache_for_(cache_for) {
+  for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+}
+stats_service::~stats_service() { stop(); }
+
+void stats_service::stop() {
+  std::deque<queued> left;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    left.swap(queue_);
+  }
+  queue_cv_.notify_all();
+  for (auto& q : left) q.done(stats_answer{503, R"({"error":"shutting down"})", 1});
+  for (auto& t : threads_) t.join();
+}
+
+std::optional<stats_answer> stats_service::from_cache(const std::string& key) {
+  std::lock_guard lock(cache_mutex_);
+  auto it = cache_.find(key);
+  if (it != cache_.end() && std::chrono::steady_clock::now() - it->second.at < cache_for_) return it->second.answer;
+  return std::nullopt;
+}
+
+void stats_service::keep(const std::string& key, const stats_answer& a) {
+  constexpr std::size_t max_cached = 256;
+  if (a.status != 200 || cache_for_.count() <= 0) return;
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= max_cached) cache_.clear();
+  cache_[key] = cached{std::chrono::steady_clock::now(), a};
+}
 
 stats_answer stats_service::answer(std::string_view path, std::string_view query_string) {
-  constexpr std::size_t max_cached = 256;
-  std::lock_guard lock(mutex_);
   auto key = std::string(path) + "?" + std::string(query_string);
-  auto now = std::chrono::steady_clock::now();
-  if (auto it = cache_.find(key); it != cache_.end() && now - it->second.at < cache_for_) return it->second.answer;
-  auto a = answer_uncached(path, query_string);
-  if (a.status == 200 && cache_for_.count() > 0) {
-    if (cache_.size() >= max_cached) cache_.clear();
-    cache_[key] = cached{now, a};
-  }
+  if (auto hit = from_cache(key)) return *hit;
+  std::lock_guard lock(mutex_);
+  auto a = answer_uncached(conn_, path, query_string);
+  keep(key, a);
   return a;
 }
 
-stats_answer stats_service::answer_uncached(std::string_view path, std::string_view query_string) {
+void stats_service::answer_async(std::string path, std::string query_string,
+                                 std::function<void(stats_answer)> done) {
+  if (auto hit = from_cache(path + "?" + query_string)) return done(*hit);
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_ && queue_.size() < max_queued) {
+      queue_.push_back(queued{std::move(path), std::move(query_string), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(stats_answer{503, R"({"error":"too many stats queries at once, retry later"})", 5});
+}
+
+void stats_service::work() {
+  std::unique_ptr<pqxx::connection> conn;  // this worker's own
+  for (;;) {
+    queued q;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      q = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    auto key = q.path + "?" + q.query_string;
+    auto hit = from_cache(key);  // answered while this one queued
+    auto a = hit ? *hit : answer_uncached(conn, q.path, q.query_string);
+    if (!hit) keep(key, a);
+    q.done(std::move(a));
+  }
+}
+
+stats_answer stats_service::answer_uncached(std::unique_ptr<pqxx::connection>& conn, std::string_view path,
+                                            std::string_view query_string) {
   // A connection that broke since the last request is remade once; a second failure is an outage.
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
-      if (!conn_) conn_ = std::make_unique<pqxx::connection>(url_);
-      return answer_stats(*conn_, path, query_string);
+      if (!conn) conn = std::make_unique<pqxx::connection>(url_);
+      return answer_stats(*conn, path, query_string);
     } catch (const pqxx::broken_connection& e) {
-      conn_.reset();
+      conn.reset();
       spdlog::warn("stats: database connection lost: {}", e.what());
     } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() == "57014") return error_answer(503, "stats query timed out");
+      if (e.sqlstate() == "57014") return stats_answer{503, R"({"error":"stats query timed out"})", 30};
       spdlog::error("stats: {} failed: {}", path, e.what());
       return error_answer(500, "stats query failed");
     } catch (const pqxx::failure& e) {
-      conn_.reset();
+      conn.reset();
       spdlog::error("stats: {} failed: {}", path, e.what());
       return error_answer(500, "stats query failed");
     }
   }
-  return error_answer(503, "database unavailable");
+  return stats_answer{503, R"({"error":"database unavailable"})", 5};
 }
 
 }  // namespace dlrd::insights

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <future>
+#include <csignal>
+#include <vector>
 #include <thread>
 
 namespace dlrd::e2e {
@@ -108,6 +111,63 @@ TEST(stats_api, reports_posted_to_a_webhook_show_in_the_country_figures) {
   EXPECT_NE(page.find("Content-Type: text/html"), std::string::npos);
   // Webhooks are not behind the API's auth.
   EXPECT_EQ(c.post("/webhooks/smspm", reports[0]).status, 200);
+}
+
+TEST(stats_api, while_stats_queries_are_stuck_the_dashboard_health_and_webhooks_answer_and_extra_stats_get_503) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon d(dir.path(), db.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  // Every stats query waits on this lock for as long as the test holds it.
+  pqxx::connection locker(db.url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE sms_logs IN ACCESS EXCLUSIVE MODE");
+  auto stats_running = [&db] {
+    return test::query(db.url(), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%dlr_stats_%' "
+                                 "AND query NOT LIKE '%pg_stat_activity%' AND state = 'active'")[0][0]
+        .as<int>();
+  };
+  // Twelve distinct ranges (no cache): more than the stats service runs and queues.
+  constexpr int sent = 12;
+  std::vector<std::future<http_reply>> stats;
+  for (int i = 0; i < sent; ++i) {
+    stats.push_back(std::async(std::launch::async, [&d, i] {
+      client c(d.port());
+      return c.get("/v1/stats/countries?since=" + std::to_string(300 + i) + "d");
+    }));
+  }
+  for (int i = 0; i < 400 && stats_running() == 0; ++i) std::this_thread::sleep_for(25ms);
+  ASSERT_GT(stats_running(), 0);
+
+  // The rest of the daemon answers while a stats query is provably still running.
+  auto others = std::async(std::launch::async, [&d] {
+    client c(d.port());
+    std::vector<int> codes;
+    codes.push_back(c.get("/dashboard").status);
+    codes.push_back(c.get("/healthz").status);
+    codes.push_back(c.post("/webhooks/smspm",
+                           R"({"messageId":"st-1","status":"delivered","to":"+447700900123","timestamp":"2026-01-01T10:00:00Z"})")
+                        .status);
+    return codes;
+  });
+  ASSERT_EQ(others.wait_for(20s), std::future_status::ready) << "held up behind the stuck stats queries";
+  EXPECT_EQ(others.get(), (std::vector<int>{200, 200, 200}));
+  EXPECT_GT(stats_running(), 0) << "the stats queries ended before the others were answered";
+
+  // Past the bound (2 running + 8 queued), stats requests are refused at once with Retry-After.
+  int refused = 0;
+  for (int i = 0; i < sent; ++i) {
+    if (stats[static_cast<std::size_t>(i)].wait_for(0s) != std::future_status::ready) continue;
+    auto r = stats[static_cast<std::size_t>(i)].get();
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_FALSE(r.headers["retry-after"].empty());
+    ++refused;
+  }
+  EXPECT_EQ(refused, sent - 10);
+  lock.abort();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }
 
 }  // namespace

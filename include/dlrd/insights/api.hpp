@@ -5,12 +5,17 @@
 #include <pqxx/connection>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace dlrd::insights {
 
@@ -18,6 +23,7 @@ namespace dlrd::insights {
 struct stats_answer {
   int status = 200;
   std::string body;
+  int retry_after = 0;  ///< seconds, for a 503 (0: no Retry-After)
 };
 
 /// "7d", "24h", "90m", "30s", "2w", or several in a row ("1d12h"); std::nullopt when malformed.
@@ -71,18 +77,45 @@ class stats_service {
 
   stats_answer answer(std::string_view path, std::string_view query_string);
 
+  /// For the HTTP server: answers through `done` from one of the service's own threads
+  /// (`workers`, one connection each), never the caller's, so a slow stats query can hold
+  /// neither an I/O thread nor the server's blocking pool (the status API and webhooks never
+  /// wait for it). At most `max_queued` requests wait for a worker; past that, and after
+  /// stop, 503 with Retry-After. A cached answer is given at once. Thread-safe.
+  void answer_async(std::string path, std::string query_string, std::function<void(stats_answer)> done);
+  /// Answers what is queued with 503 and joins the threads. Idempotent; the destructor calls it.
+  void stop();
+
+  static constexpr int workers = 2;
+  static constexpr std::size_t max_queued = 8;
+
  private:
   struct cached {
     std::chrono::steady_clock::time_point at;
     stats_answer answer;
   };
-  stats_answer answer_uncached(std::string_view path, std::string_view query_string);
+  stats_answer answer_uncached(std::unique_ptr<pqxx::connection>& conn, std::string_view path,
+                               std::string_view query_string);
+  std::optional<stats_answer> from_cache(const std::string& key);
+  void keep(const std::string& key, const stats_answer& a);
+  void work();
+
+  struct queued {
+    std::string path, query_string;
+    std::function<void(stats_answer)> done;
+  };
 
   std::string url_;
   std::chrono::seconds cache_for_;
   std::mutex mutex_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::mutex cache_mutex_;
   std::map<std::string, cached> cache_;  // bounded: cleared when it reaches max_cached
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<queued> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
 };
 
 /// The dashboard page (one self-contained HTML document, no external requests) that fetches

@@ -85,7 +85,7 @@ const std::map<std::string, success_answer> answers = {
     {"sinch", {"application/json", R"({"ok":true})"}},   {"infobip", {"application/json", R"({"ok":true})"}},
     {"telnyx", {"application/json", R"({"ok":true})"}},  {"smpp", {"application/json", R"({"ok":true})"}},
     {"twilio", {"text/plain", ""}},                      {"kannel", {"text/plain", "OK"}},
-    {"jasmin", {"text/plain", "ACK/Jasmin"}},
+    {"jasmin", {"text/plain", "ACK/Jasmin"}},          {"bandwidth", {"application/json", R"({"ok":true})"}},
 };
 
 long long count(const std::string& url, const std::string& sql) {

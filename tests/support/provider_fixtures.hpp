@@ -216,6 +216,13 @@ inline const std::vector<fixture_case>& fixture_cases() {
        {{"d5a3b2c1-6e7f-4a8b-9c0d-1e2f3a4b5c6d", "rejected", "delivery_failed", "+18665550004", "+18445550001", "40003",
          "2019-12-09T21:45:30.220Z", "0.0051", 1}}},
       {"telnyx", "telnyx/received_inbound.http", {}, {"inbound"}},
+      {"bandwidth", "bandwidth/delivered_and_received.http",
+       {{"14762070468292kw2fuqty55yp2b3", "delivered", "message-delivered", "+12345678902", "+12345678901", {},
+         "2016-09-14T18:20:17Z", {}, 1}},
+       {"inbound"}},
+      {"bandwidth", "bandwidth/failed_forbidden_country.http",
+       {{"14762070468292kw2fuqty55yp2b2", "rejected", "message-failed", "+52345678903", "+12345678901", "4432",
+         "2016-09-14T18:20:16Z", {}, 1}}},
       {"smspm", "smspm/form_undelivered.http",
        {{"smspm-7782", "undelivered", "undelivered", "+447700900124", "ACME", "34", "2024-05-01T12:05:00Z", "0.045",
          2}}},
@@ -227,8 +234,8 @@ inline const std::vector<fixture_case>& fixture_cases() {
 
 /// The providers that have fixture directories, one per built-in profile.
 inline const std::vector<std::string>& fixture_providers() {
-  static const std::vector<std::string> p = {"smspm", "twilio", "vonage", "sinch", "infobip",
-                                             "kannel", "jasmin", "smpp",   "telnyx"};
+  static const std::vector<std::string> p = {"smspm",  "twilio", "vonage", "sinch",  "infobip",
+                                             "kannel", "jasmin", "smpp",   "telnyx", "bandwidth"};
   return p;
 }
 

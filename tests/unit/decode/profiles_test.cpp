@@ -178,6 +178,21 @@ TEST(telnyx_profile, an_inbound_message_is_ignored_whatever_its_to_status_says) 
   EXPECT_EQ(d.ignored, std::vector<std::string>{"inbound"});
 }
 
+TEST(bandwidth_profile, the_error_codes_first_digit_decides_and_unknown_event_types_are_not_accepted) {
+  const auto& p = builtin("bandwidth");
+  auto failed = [&p](std::string_view code) {
+    return one(p, post("application/json", R"([{"type":"message-failed","time":"2024-05-01T12:00:00Z","errorCode":)" +
+                                               std::string(code) + R"(,"to":"+12345678902","message":{"id":"b1"}}])"))
+        .canonical;
+  };
+  EXPECT_EQ(failed("4720"), report::status::rejected);
+  EXPECT_EQ(failed("5620"), report::status::undelivered);
+  EXPECT_EQ(failed("9902"), report::status::undelivered);
+  auto d = ok(p, post("application/json", R"([{"type":"message-queued","to":"+12345678902","message":{"id":"b2"}}])"));
+  EXPECT_TRUE(d.reports.empty());
+  EXPECT_EQ(d.ignored, std::vector<std::string>{"not_accepted"});
+}
+
 TEST(sinch_profile, a_summary_report_without_recipients_is_ignored_not_invalid) {
   auto d = ok(builtin("sinch"), post("application/json",
                                      R"({"batch_id":"B9","statuses":[{"code":0,"count":3,"status":"Delivered"}],"type":"delivery_report_sms"})"));

@@ -89,6 +89,18 @@ std::string rule_text(const store::notice& n) {
   const bool delivered_rule = str("threshold_kind") == "delivered_share_below";
   std::string text = "Rate rule " + str("rule") + (n.kind == "rate_rule_fired" ? " fired" : " resolved");
   if (!str("group_key").empty()) text += " for " + str("group_key");
+  if (str("threshold_kind") == "pending_share_above") {
+    text += ": " + percent(d.value("share", json())) + " still without a final report (" + num("pending") + " of " +
+            num("total") + " messages sent " + str("window") + " to " + str("grace") + " ago; fires above " +
+            percent(d.value("threshold", json())) + ")";
+    return text;
+  }
+  if (str("threshold_kind") == "silent_for") {
+    text += n.kind == "rate_rule_fired"
+                ? ": no report accepted in " + str("window") + " while " + num("total") + " message(s) were sent"
+                : ": reports arrive again (" + num("reports") + " in the last " + str("window") + ")";
+    return text;
+  }
   text += ": " + percent(d.value("share", json())) + (delivered_rule ? " delivered (" : " failed (");
   text += num(delivered_rule ? "delivered" : "failed") + " of " + num("total") + " final messages in " + str("window");
   text += delivered_rule ? "; fires below " : "; fires above ";

@@ -51,7 +51,148 @@ std::string format_duration(std::chrono::milliseconds d) {
 }
 
 const char* kind_name(rate_threshold k) {
-  return k == rate_threshold::failed_share_above ? "failed_share_above" : "delivered_share_below";
+  switch (k) {
+    case rate_threshold::failed_share_above: return "failed_share_above";
+    case rate_threshold::delivered_share_below: return "delivered_share_below";
+    case rate_threshold::pending_share_above: return "pending_share_above";
+    case rate_threshold::silent: return "silent_for";
+  }
+  return "failed_share_above";
+}
+
+const char* group_by_name(const rate_rule& r) {
+  if (r.group_by_country && r.group_by_provider) return "country_provider";
+  if (r.group_by_country) return "country";
+  return r.group_by_provider ? "provider" : "none";
+}
+
+/// The SQL expression of a rule's group key over sms_logs (alias-free column names).
+std::string group_key_sql(const rate_rule& r) {
+  if (r.group_by_country && r.group_by_provider) {
+    return "coalesce(country_code, 'unknown') || '/' || coalesce(provider, 'unknown')";
+  }
+  if (r.group_by_country) return "coalesce(country_code, 'unknown')";
+  return r.group_by_provider ? "coalesce(provider, 'unknown')" : "''::text";
+}
+
+/// What one window query counted for one group.
+struct window_counts {
+  std::int64_t total = 0, failed = 0, delivered = 0, pending = 0, reports = 0;
+};
+
+/// The decision of one round for one group, a pure function of the counts and the state.
+struct decision {
+  double share = 0;
+  bool now_firing = false;
+};
+
+decision decide(const rate_rule& rule, const window_counts& c, bool was_firing) {
+  decision d;
+  bool crossed = false, cleared = false;
+  auto share_of = [&c](std::int64_t part) {
+    return c.total > 0 ? static_cast<double>(part) / static_cast<double>(c.total) : 0.0;
+  };
+  switch (rule.kind) {
+    case rate_threshold::failed_share_above:
+    case rate_threshold::pending_share_above:
+      d.share = share_of(rule.kind == rate_threshold::pending_share_above ? c.pending : c.failed);
+      crossed = c.total > 0 && d.share > rule.threshold;
+      // No message left in the window: nothing is failing any more.
+      cleared = c.total == 0 || d.share < rule.threshold - rule.hysteresis;
+      break;
+    case rate_threshold::delivered_share_below:
+      d.share = share_of(c.delivered);
+      crossed = c.total > 0 && d.share < rule.threshold;
+      cleared = c.total == 0 || d.share > rule.threshold + rule.hysteresis;
+      break;
+    case rate_threshold::silent:
+      // The share is the reports' count: zero while silent. One report resolves it.
+      d.share = static_cast<double>(c.reports);
+      crossed = c.reports == 0;
+      cleared = c.reports > 0;
+      break;
+  }
+  d.now_firing = was_firing;
+  if (!was_firing && crossed && c.total >= rule.min_messages) d.now_firing = true;
+  if (was_firing && cleared) d.now_firing = false;
+  return d;
+}
+
+/// The filters every window query of a rule applies to sms_logs.
+std::string filters_sql(pqxx::transaction_base& tx, const rate_rule& rule) {
+  std::string sql;
+  if (rule.provider) sql += " AND provider = " + tx.quote(*rule.provider);
+  if (rule.sender) sql += " AND from_number = " + tx.quote(*rule.sender);
+  return sql;
+}
+
+std::string ms_ago(std::chrono::milliseconds d) {
+  return "now() - " + std::to_string(d.count()) + " * interval '1 millisecond'";
+}
+
+/// One query per rule (two for silence), grouped as the rule says.
+std::map<std::string, window_counts> count_window(pqxx::transaction_base& tx, const rate_rule& rule) {
+  std::map<std::string, window_counts> groups;
+  const std::string key = group_key_sql(rule);
+  if (rule.kind == rate_threshold::pending_share_above) {
+    // By send time, as idx_sms_logs_send_time reads (sql/0009).
+    auto sql = "SELECT " + key + ", count(*), count(*) FILTER (WHERE dlr_status_class(status) = 0), "
+               "count(*) FILTER (WHERE status = 'delivered') FROM sms_logs "
+               "WHERE coalesce(sent_at, created_at) >= " + ms_ago(rule.window) +
+               " AND coalesce(sent_at, created_at) < " + ms_ago(rule.grace) + filters_sql(tx, rule) + " GROUP BY 1";
+    for (const auto& row : tx.exec(sql)) {
+      auto& g = groups[row[0].as<std::string>()];
+      g.total = row[1].as<std::int64_t>();
+      g.pending = row[2].as<std::int64_t>();
+      g.delivered = row[3].as<std::int64_t>();
+    }
+    return groups;
+  }
+  if (rule.kind == rate_threshold::silent) {
+    // Sends the application logged (a row a report created has no sent_at) ...
+    auto sends = "SELECT " + key + ", count(*) FROM sms_logs WHERE coalesce(sent_at, created_at) >= " +
+                 ms_ago(rule.window) + " AND sent_at IS NOT NULL" + filters_sql(tx, rule) + " GROUP BY 1";
+    for (const auto& row : tx.exec(sends)) groups[row[0].as<std::string>()].total = row[1].as<std::int64_t>();
+    // ... and the reports the writers committed, from the history (what every instance
+    // agrees on); dlrd's own expiry reports are not callbacks.
+    std::string reports = std::string("SELECT ") + (rule.group_by_provider ? "provider" : "''::text") +
+                          ", count(*) FROM dlr_events WHERE stored_at > " + ms_ago(rule.window) +
+                          " AND provider <> 'dlrd'";
+    if (rule.provider) reports += " AND provider = " + tx.quote(*rule.provider);
+    for (const auto& row : tx.exec(reports + " GROUP BY 1")) {
+      groups[row[0].as<std::string>()].reports = row[1].as<std::int64_t>();
+    }
+    // Sends logged without a provider cannot be matched with any provider's reports.
+    if (rule.group_by_provider) groups.erase("unknown");
+    if (groups.empty() && !rule.group_by_provider) groups.try_emplace("");  // no traffic at all is silence too
+    return groups;
+  }
+  // Final reports by their time. The status predicate repeats the partial index's (sql/0007).
+  std::string failed_list;
+  for (const auto& st : rule.failed_statuses) {
+    if (!failed_list.empty()) failed_list += ", ";
+    failed_list += tx.quote(st);
+  }
+  auto sql = "SELECT " + key + ", count(*), count(*) FILTER (WHERE status IN (" + failed_list +
+             ")), count(*) FILTER (WHERE status = 'delivered') FROM sms_logs "
+             "WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') AND status_at > " +
+             ms_ago(rule.window) + filters_sql(tx, rule) + " GROUP BY 1";
+  for (const auto& row : tx.exec(sql)) {
+    auto& g = groups[row[0].as<std::string>()];
+    g.total = row[1].as<std::int64_t>();
+    g.failed = row[2].as<std::int64_t>();
+    g.delivered = row[3].as<std::int64_t>();
+  }
+  return groups;
+}
+
+/// The counted groups plus every group firing now (evaluated as empty when it has no rows).
+std::map<std::string, window_counts> with_firing(std::map<std::string, window_counts> groups,
+                                                 const std::map<std::string, bool>& firing) {
+  for (const auto& [key, is_firing] : firing) {
+    if (is_firing) groups.try_emplace(key);
+  }
+  return groups;
 }
 
 /// Second key of the per-rule transaction lock; the first is "dlrd" as an int4.
@@ -71,7 +212,31 @@ std::vector<rate_rule> default_rate_rules() {
   country.threshold = 0.85;
   country.group_by_country = true;
   country.min_messages = 100;
-  return {failure, country};
+
+  // The seed: delivered within 10-30 s, undelivered within minutes, a phone that is off can
+  // hold a message for hours. Fifteen minutes after sending a report should have come for
+  // nearly every message; a market where a third still has none after that, over six hours,
+  // is one whose carrier relays nothing (or a callback that stopped arriving).
+  rate_rule coverage;
+  coverage.name = "country-coverage";
+  coverage.kind = rate_threshold::pending_share_above;
+  coverage.threshold = 0.30;
+  coverage.window = std::chrono::hours(6);
+  coverage.grace = std::chrono::minutes(15);
+  coverage.group_by_country = true;
+  coverage.min_messages = 50;
+  coverage.hysteresis = 0.05;
+  coverage.interval = std::chrono::minutes(5);
+
+  // A gateway that sent 20 messages in half an hour without one report coming back has lost
+  // its way to the callback URL (firewall, certificate, wrong callbackUrl after a deploy).
+  rate_rule silence;
+  silence.name = "gateway-silence";
+  silence.kind = rate_threshold::silent;
+  silence.window = std::chrono::minutes(30);
+  silence.group_by_provider = true;
+  silence.min_messages = 20;
+  return {failure, country, coverage, silence};
 }
 
 void parse(config::section& s, rate_rule& out) {
@@ -91,22 +256,45 @@ void parse(config::section& s, rate_rule& out) {
   }
   if (statuses_ok) out.failed_statuses = std::move(statuses);
 
-  bool above = s.has("failed_share_above");
-  bool below = s.has("delivered_share_below");
-  if (above && below) {
-    s.error("delivered_share_below", "set either failed_share_above or delivered_share_below, not both");
-  } else if (!above && !below) {
-    s.error("failed_share_above", "a threshold is required: set failed_share_above or delivered_share_below");
+  const std::pair<const char*, rate_threshold> kinds[] = {
+      {"failed_share_above", rate_threshold::failed_share_above},
+      {"delivered_share_below", rate_threshold::delivered_share_below},
+      {"pending_share_above", rate_threshold::pending_share_above},
+      {"silent_for", rate_threshold::silent},
+  };
+  int given = 0;
+  for (const auto& [key, kind] : kinds) {
+    if (!s.has(key)) continue;
+    if (++given > 1) {
+      s.error(key, "set one of failed_share_above, delivered_share_below, pending_share_above or silent_for");
+    }
+    out.kind = kind;
   }
-  if (above && !below) out.kind = rate_threshold::failed_share_above;
-  if (below && !above) out.kind = rate_threshold::delivered_share_below;
+  if (given == 0) {
+    s.error("failed_share_above",
+            "a threshold is required: set failed_share_above, delivered_share_below, pending_share_above or silent_for");
+  }
+  const bool above = given == 1 && out.kind != rate_threshold::delivered_share_below;
+  const bool below = given == 1 && out.kind == rate_threshold::delivered_share_below;
   read_share(s, "failed_share_above", out.threshold);
   read_share(s, "delivered_share_below", out.threshold);
+  read_share(s, "pending_share_above", out.threshold);
+  // A silence rule's window is the silence it waits for.
+  s.read_duration("silent_for", out.window, 1s);
+  s.read_duration("grace", out.grace, 0s);
+  if (out.kind == rate_threshold::pending_share_above && out.grace >= out.window) {
+    s.error("grace", "must be shorter than the window: messages sent between window and grace ago are counted");
+  }
 
-  s.read("min_messages", out.min_messages, 1, 1'000'000'000'000);
-  std::string group_by = out.group_by_country ? "country" : "none";
-  s.read_choice("group_by", group_by, {"none", "country"});
-  out.group_by_country = group_by == "country";
+  // A silence rule may fire on no traffic at all (min_messages 0: "no callback for T").
+  s.read("min_messages", out.min_messages, out.kind == rate_threshold::silent ? 0 : 1, 1'000'000'000'000);
+  std::string group_by = group_by_name(out);
+  s.read_choice("group_by", group_by, {"none", "country", "provider", "country_provider"});
+  out.group_by_country = group_by == "country" || group_by == "country_provider";
+  out.group_by_provider = group_by == "provider" || group_by == "country_provider";
+  if (out.kind == rate_threshold::silent && out.group_by_country) {
+    s.error("group_by", "a silence rule groups by provider or not at all (reports carry no country)");
+  }
 
   if (auto f = s.child("filters")) {
     std::string provider = out.provider.value_or("");
@@ -120,9 +308,11 @@ void parse(config::section& s, rate_rule& out) {
 
   read_share(s, "hysteresis", out.hysteresis);
   // A hysteresis that reaches past 0 or 1 would never let a firing rule resolve.
-  bool never_resolves = out.kind == rate_threshold::failed_share_above ? out.hysteresis > out.threshold
-                                                                       : out.threshold + out.hysteresis > 1;
-  if (above != below && never_resolves) s.error("hysteresis", "too large for the threshold: the rule could never resolve");
+  bool never_resolves = out.kind == rate_threshold::delivered_share_below ? out.threshold + out.hysteresis > 1
+                                                                          : out.hysteresis > out.threshold;
+  if (out.kind != rate_threshold::silent && above != below && never_resolves) {
+    s.error("hysteresis", "too large for the threshold: the rule could never resolve");
+  }
   s.read_duration("interval", out.interval, 1s);
   s.finish();
 }
@@ -208,51 +398,15 @@ std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule
     firing[row[0].as<std::string>()] = row[1].as<bool>();
   }
 
-  // The one window query. The status predicate repeats the partial index's (sql/0007).
-  std::string failed_list;
-  for (const auto& st : rule.failed_statuses) {
-    if (!failed_list.empty()) failed_list += ", ";
-    failed_list += tx.quote(st);
-  }
-  std::string sql = "SELECT ";
-  sql += rule.group_by_country ? "coalesce(country_code, 'unknown')" : "''::text";
-  sql += " AS group_key, count(*) AS total, count(*) FILTER (WHERE status IN (" + failed_list +
-         ")) AS failed, count(*) FILTER (WHERE status = 'delivered') AS delivered "
-         "FROM sms_logs WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') "
-         "AND status_at > now() - " +
-         std::to_string(rule.window.count()) + " * interval '1 millisecond'";
-  if (rule.provider) sql += " AND provider = " + tx.quote(*rule.provider);
-  if (rule.sender) sql += " AND from_number = " + tx.quote(*rule.sender);
-  sql += " GROUP BY 1";
-
-  struct counts {
-    std::int64_t total = 0, failed = 0, delivered = 0;
-  };
-  std::map<std::string, counts> groups;
-  for (const auto& row : tx.exec(sql)) {
-    groups[row[0].as<std::string>()] = {row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), row[3].as<std::int64_t>()};
-  }
-  // A firing group with no final message left in the window is evaluated as empty.
-  for (const auto& [key, is_firing] : firing) {
-    if (is_firing) groups.try_emplace(key);
-  }
-
-  const bool above = rule.kind == rate_threshold::failed_share_above;
+  const auto groups = count_window(tx, rule);
   std::vector<rule_transition> out;
-  for (const auto& [key, c] : groups) {
-    double share = 0;
-    if (c.total > 0) {
-      share = static_cast<double>(above ? c.failed : c.delivered) / static_cast<double>(c.total);
-    }
-    bool crossed = c.total > 0 && (above ? share > rule.threshold : share < rule.threshold);
-    // No final message in the window: nothing is failing any more.
-    bool cleared = c.total == 0 || (above ? share < rule.threshold - rule.hysteresis
-                                          : share > rule.threshold + rule.hysteresis);
+  for (const auto& [key, c] : with_firing(groups, firing)) {
     auto it = firing.find(key);
     bool was_firing = it != firing.end() && it->second;
-    bool now_firing = was_firing;
-    if (!was_firing && crossed && c.total >= rule.min_messages) now_firing = true;
-    if (was_firing && cleared) now_firing = false;
+    const auto [share, now_firing] = decide(rule, c, was_firing);
+    const auto counted = rule.kind == rate_threshold::pending_share_above ? c.pending
+                         : rule.kind == rate_threshold::silent             ? c.reports
+                                                                           : c.failed;
 
     tx.exec_params(
         "INSERT INTO dlr_rule_state AS s (rule, group_key, firing, since, last_share, last_failed, last_total, "
@@ -262,13 +416,13 @@ std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule
         "since = CASE WHEN NOT excluded.firing THEN NULL WHEN s.firing THEN s.since ELSE now() END, "
         "last_share = excluded.last_share, last_failed = excluded.last_failed, last_total = excluded.last_total, "
         "last_evaluated_at = excluded.last_evaluated_at",
-        rule.name, key, now_firing, share, c.failed, c.total);
+        rule.name, key, now_firing, share, counted, c.total);
 
     if (now_firing == was_firing) continue;
-    rule_transition t{rule.name, key, now_firing, c.failed, c.delivered, c.total, share};
+    rule_transition t{rule.name, key, now_firing, c.failed, c.delivered, c.total, c.pending, c.reports, share};
     nlohmann::json details = {
         {"rule", rule.name},
-        {"group_by", rule.group_by_country ? "country" : "none"},
+        {"group_by", group_by_name(rule)},
         {"group_key", key},
         {"window", format_duration(rule.window)},
         {"window_seconds", rule.window.count() / 1000},
@@ -282,14 +436,24 @@ std::vector<rule_transition> rule_evaluator::evaluate_rule(const rate_rule& rule
         {"total", c.total},
         {"share", share},
     };
+    if (rule.kind == rate_threshold::pending_share_above) {
+      details["pending"] = c.pending;
+      details["grace"] = format_duration(rule.grace);
+    }
+    if (rule.kind == rate_threshold::silent) details["reports"] = c.reports;
     if (rule.provider) details["filters"]["provider"] = *rule.provider;
     if (rule.sender) details["filters"]["sender"] = *rule.sender;
-    std::string country = rule.group_by_country && key != "unknown" ? key : "";
+    // The group's country and provider, for the sinks' fields.
+    std::string country = rule.group_by_country ? key.substr(0, key.find('/')) : "";
+    std::string provider = rule.provider.value_or("");
+    if (rule.group_by_provider) provider = rule.group_by_country ? key.substr(key.find('/') + 1) : key;
+    if (country == "unknown") country.clear();
+    if (provider == "unknown") provider.clear();
     tx.exec_params(
         "INSERT INTO dlr_alert_outbox (kind, country, provider, sender, status_at, details) "
         "VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), now(), $5::jsonb)",
-        now_firing ? "rate_rule_fired" : "rate_rule_resolved", country, rule.provider.value_or(""),
-        rule.sender.value_or(""), details.dump());
+        now_firing ? "rate_rule_fired" : "rate_rule_resolved", country, provider, rule.sender.value_or(""),
+        details.dump());
     out.push_back(std::move(t));
   }
   tx.commit();

@@ -66,8 +66,135 @@ class rules_test : public dlrd::test::pg_test {
     return r;
   }
 
+  /// Inserts `n` messages logged as sent `sent_s` seconds ago, with `status` (pending-like or final).
+  void add_sent(int n, const std::string& status, int sent_s, const std::string& country = "GB",
+                const std::string& provider = "smspm") {
+    int first = next_id_;
+    next_id_ += n;
+    query(url(), "INSERT INTO sms_logs (message_id, to_number, status, sent_at, country_code, provider) "
+                 "SELECT 'm-' || g, '+447700900123', '" + status + "', now() - interval '" + std::to_string(sent_s) +
+                     " seconds', '" + country + "', '" + provider + "' FROM generate_series(" + std::to_string(first) +
+                     ", " + std::to_string(first + n - 1) + ") g");
+  }
+  /// A report from `provider` stored `age_s` seconds ago, as the writers store one.
+  void add_report(const std::string& provider, int age_s = 10) {
+    query(url(), "INSERT INTO dlr_events (message_id, status, event_at, provider, stored_at) VALUES ('r-" +
+                     std::to_string(next_id_++) + "', 'delivered', now(), '" + provider + "', now() - interval '" +
+                     std::to_string(age_s) + " seconds')");
+  }
+
   int next_id_ = 1;
 };
+
+rate_rule coverage_rule() {
+  rate_rule r;
+  r.name = "country-coverage";
+  r.kind = rate_threshold::pending_share_above;
+  r.threshold = 0.30;
+  r.hysteresis = 0.05;
+  r.window = std::chrono::hours(6);
+  r.grace = std::chrono::minutes(15);
+  r.group_by_country = true;
+  r.min_messages = 50;
+  return r;
+}
+
+rate_rule silence_rule() {
+  rate_rule r;
+  r.name = "gateway-silence";
+  r.kind = rate_threshold::silent;
+  r.window = std::chrono::minutes(30);
+  r.group_by_provider = true;
+  r.min_messages = 20;
+  return r;
+}
+
+TEST_F(rules_test, a_market_whose_reports_never_come_fires_the_coverage_rule_once) {
+  // VN: every message sent an hour ago still pending (no final report ever). GB: healthy.
+  // Neither has a final status in the window, so the failure-rate rules see nothing at all.
+  rule_evaluator ev({coverage_rule(), failure_rule(), country_rule()}, url());
+  add_sent(60, "pending", 3600, "VN");
+  add_sent(95, "delivered", 3600, "GB");
+  add_sent(5, "enroute", 3600, "GB");
+  add_sent(200, "pending", 60, "GB");  // younger than the grace: not counted yet
+  auto r = ev.evaluate_once();
+  ASSERT_TRUE(r.leader);
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0].rule, "country-coverage");
+  EXPECT_EQ(r.transitions[0].group_key, "VN");
+  EXPECT_EQ(r.transitions[0].pending, 60);
+  EXPECT_EQ(r.transitions[0].total, 60);
+  EXPECT_DOUBLE_EQ(r.transitions[0].share, 1.0);
+  auto row = query(url(), "SELECT country, details FROM dlr_alert_outbox WHERE kind = 'rate_rule_fired'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0].as<std::string>(), "VN");
+  auto details = nlohmann::json::parse(row[0][1].as<std::string>());
+  EXPECT_EQ(details["threshold_kind"], "pending_share_above");
+  EXPECT_EQ(details["pending"], 60);
+  EXPECT_EQ(details["grace"], "15m");
+  EXPECT_TRUE(ev.evaluate_once().transitions.empty()) << "fires once";
+
+  // Reports arrive: the market resolves.
+  query(url(), "UPDATE sms_logs SET status = 'delivered', status_at = now() WHERE country_code = 'VN'");
+  auto back = ev.evaluate_once();
+  ASSERT_EQ(back.transitions.size(), 1u);
+  EXPECT_FALSE(back.transitions[0].fired);
+  EXPECT_EQ(resolved(), 1);
+}
+
+TEST_F(rules_test, a_coverage_rule_needs_its_minimum_and_groups_by_provider_too) {
+  auto rule = coverage_rule();
+  rule.group_by_provider = true;
+  rule_evaluator ev({rule}, url());
+  add_sent(49, "pending", 3600, "VN", "smspm");
+  EXPECT_TRUE(ev.evaluate_once().transitions.empty()) << "49 messages: under min_messages";
+  add_sent(1, "pending", 3600, "VN", "smspm");
+  add_sent(80, "pending", 3600, "VN", "backup");
+  auto r = ev.evaluate_once();
+  ASSERT_EQ(r.transitions.size(), 2u);
+  EXPECT_EQ(r.transitions[0].group_key, "VN/backup");
+  EXPECT_EQ(r.transitions[1].group_key, "VN/smspm");
+  auto providers = query(url(), "SELECT provider FROM dlr_alert_outbox ORDER BY provider");
+  EXPECT_EQ(providers[0][0].as<std::string>(), "backup");
+}
+
+TEST_F(rules_test, a_gateway_that_falls_quiet_while_sends_go_out_fires_and_the_next_report_resolves_it) {
+  rule_evaluator ev({silence_rule()}, url());
+  add_sent(30, "pending", 300, "GB", "smspm");
+  add_sent(30, "delivered", 300, "GB", "backup");
+  add_report("backup");
+  add_report("smspm", 3 * 3600);  // long before the window
+  add_sent(5, "pending", 300, "GB", "other");  // too few sends to tell
+  auto r = ev.evaluate_once();
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_TRUE(r.transitions[0].fired);
+  EXPECT_EQ(r.transitions[0].group_key, "smspm");
+  EXPECT_EQ(r.transitions[0].total, 30);
+  EXPECT_EQ(r.transitions[0].reports, 0);
+  auto row = query(url(), "SELECT provider, details->>'threshold_kind' FROM dlr_alert_outbox");
+  EXPECT_EQ(row[0][0].as<std::string>(), "smspm");
+  EXPECT_EQ(row[0][1].as<std::string>(), "silent_for");
+  EXPECT_TRUE(ev.evaluate_once().transitions.empty()) << "fires once";
+
+  add_report("smspm");
+  auto back = ev.evaluate_once();
+  ASSERT_EQ(back.transitions.size(), 1u);
+  EXPECT_FALSE(back.transitions[0].fired);
+  EXPECT_EQ(back.transitions[0].reports, 1);
+}
+
+TEST_F(rules_test, without_send_logging_a_silence_rule_fires_on_no_report_at_all) {
+  auto rule = silence_rule();
+  rule.group_by_provider = false;
+  rule.min_messages = 0;
+  rule_evaluator ev({rule}, url());
+  auto r = ev.evaluate_once();
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_TRUE(r.transitions[0].fired);
+  add_report("smspm");
+  EXPECT_EQ(ev.evaluate_once().transitions.size(), 1u);
+  EXPECT_EQ(resolved(), 1);
+}
 
 TEST_F(rules_test, crossing_fires_once_and_stays_quiet_while_crossed) {
   rule_evaluator ev({failure_rule()}, url());

@@ -21,6 +21,12 @@ class leader_session;
 enum class rate_threshold {
   failed_share_above,     ///< fires when failed / final > threshold
   delivered_share_below,  ///< fires when delivered / final < threshold
+  /// Coverage: of the messages sent between `window` and `grace` ago (old enough that a
+  /// report should have come), fires when the share still without a final report > threshold.
+  pending_share_above,
+  /// Silence: fires when no report was accepted in the last `window` although at least
+  /// `min_messages` sends were logged in it (with min_messages 0: no report at all).
+  silent,
 };
 
 /// One entry of `alerts.rules`. Plain value; copy freely.
@@ -31,8 +37,11 @@ struct rate_rule {
   std::vector<std::string> failed_statuses{"undelivered", "rejected", "expired"};
   rate_threshold kind = rate_threshold::failed_share_above;
   double threshold = 0.05;                              ///< a share in [0, 1]
-  std::int64_t min_messages = 100;                      ///< final messages needed before it can fire
-  bool group_by_country = false;                        ///< `group_by: country` (else `none`)
+  std::int64_t min_messages = 100;                      ///< messages needed before it can fire
+  /// Coverage rules: the time a report normally needs; younger sends are not counted yet.
+  std::chrono::milliseconds grace{std::chrono::minutes(15)};
+  bool group_by_country = false;                        ///< `group_by: country` or `country_provider`
+  bool group_by_provider = false;                       ///< `group_by: provider` or `country_provider`
   std::optional<std::string> provider;                  ///< `filters.provider`
   std::optional<std::string> sender;                    ///< `filters.sender`
   /// A firing group resolves only once the share is this far back on the good side.
@@ -42,8 +51,11 @@ struct rate_rule {
   bool operator==(const rate_rule&) const = default;
 };
 
-/// The seed's two rules: "failure-rate" (more than 5% failed in 1h, all traffic) and
-/// "country-delivery" (a country under 85% delivered in 1h, at least 100 messages).
+/// The seed's two rate rules: "failure-rate" (more than 5% failed in 1h, all traffic) and
+/// "country-delivery" (a country under 85% delivered in 1h, at least 100 messages); and the
+/// two ways the seed says one is "flying blind": "country-coverage" (of a country's messages
+/// sent 6h to 15m ago, more than 30% still without a final report, at least 50 messages) and
+/// "gateway-silence" (a provider sent 20 or more messages in 30 minutes and no report came).
 std::vector<rate_rule> default_rate_rules();
 
 /// Parses one list entry (a mapping) into `out`; absent keys keep `out`'s values.
@@ -58,11 +70,13 @@ void parse_rules(config::section& alerts, std::vector<rate_rule>& out);
 /// A group's move into or out of the firing state in one evaluation.
 struct rule_transition {
   std::string rule;
-  std::string group_key;  ///< "" without group_by; the country (or "unknown") with it
+  std::string group_key;  ///< "" without group_by; the country, provider or "country/provider" ("unknown" when NULL)
   bool fired = false;     ///< true: rate_rule_fired; false: rate_rule_resolved
   std::int64_t failed = 0;
   std::int64_t delivered = 0;
-  std::int64_t total = 0;  ///< final messages in the window
+  std::int64_t total = 0;  ///< final messages in the window (coverage: sent; silence: sent in the window)
+  std::int64_t pending = 0;  ///< coverage: sent messages still without a final report
+  std::int64_t reports = 0;  ///< silence: reports accepted in the window
   double share = 0;        ///< the share compared with the threshold
 };
 

@@ -79,6 +79,26 @@ TEST(alert_format, a_rate_rule_notice_says_which_rule_fired_and_its_figures_in_e
             "Rate rule  fired: 0.00% failed (? of ? final messages in ; fires above 0.00%)");
 }
 
+TEST(alert_format, coverage_and_silence_notices_say_what_is_missing) {
+  auto coverage = rule_notice(
+      "rate_rule_fired",
+      R"({"rule":"country-coverage","group_key":"VN","window":"6h","grace":"15m","threshold_kind":"pending_share_above",)"
+      R"("threshold":0.3,"pending":60,"total":60,"share":1.0})");
+  EXPECT_EQ(dlrd::alert::rule_text(coverage),
+            "Rate rule country-coverage fired for VN: 100.00% still without a final report (60 of 60 messages sent "
+            "6h to 15m ago; fires above 30.00%)");
+  auto silent = rule_notice("rate_rule_fired",
+                            R"({"rule":"gateway-silence","group_key":"smspm","window":"30m","threshold_kind":"silent_for",)"
+                            R"("total":30,"reports":0,"share":0})");
+  EXPECT_EQ(dlrd::alert::rule_text(silent),
+            "Rate rule gateway-silence fired for smspm: no report accepted in 30m while 30 message(s) were sent");
+  silent.kind = "rate_rule_resolved";
+  silent.details = R"({"rule":"gateway-silence","group_key":"smspm","window":"30m","threshold_kind":"silent_for",)"
+                   R"("total":30,"reports":1,"share":1})";
+  EXPECT_EQ(dlrd::alert::rule_text(silent),
+            "Rate rule gateway-silence resolved for smspm: reports arrive again (1 in the last 30m)");
+}
+
 TEST(alert_format, a_quarantined_callback_is_noticed_with_its_profile_reason_and_row) {
   auto n = rule_notice("payload_quarantined", R"({"quarantine_id":12,"reason":"missing field","field":"messageId"})");
   n.provider = "smspm";

@@ -34,7 +34,7 @@ std::string error_of(const std::string& text) {
 
 TEST(rules_config, defaults_are_the_seed_rules) {
   auto rules = load("alerts: {}\n");
-  ASSERT_EQ(rules.size(), 2u);
+  ASSERT_GE(rules.size(), 2u);
   EXPECT_EQ(rules[0].name, "failure-rate");
   EXPECT_EQ(rules[0].kind, rate_threshold::failed_share_above);
   EXPECT_DOUBLE_EQ(rules[0].threshold, 0.05);
@@ -45,6 +45,38 @@ TEST(rules_config, defaults_are_the_seed_rules) {
   EXPECT_DOUBLE_EQ(rules[1].threshold, 0.85);
   EXPECT_TRUE(rules[1].group_by_country);
   EXPECT_EQ(rules[1].min_messages, 100);
+  ASSERT_EQ(rules.size(), 4u);
+  EXPECT_EQ(rules[2].name, "country-coverage");
+  EXPECT_EQ(rules[2].kind, rate_threshold::pending_share_above);
+  EXPECT_EQ(rules[2].window, std::chrono::hours(6));
+  EXPECT_EQ(rules[2].grace, std::chrono::minutes(15));
+  EXPECT_TRUE(rules[2].group_by_country);
+  EXPECT_EQ(rules[3].name, "gateway-silence");
+  EXPECT_EQ(rules[3].kind, rate_threshold::silent);
+  EXPECT_EQ(rules[3].window, std::chrono::minutes(30));
+  EXPECT_TRUE(rules[3].group_by_provider);
+}
+
+TEST(rules_config, coverage_and_silence_rules_read_their_keys) {
+  auto rules = load("alerts:\n  rules:\n"
+                    "    - {name: cov, pending_share_above: 40%, window: 2h, grace: 10m, group_by: country_provider,"
+                    " min_messages: 5}\n"
+                    "    - {name: quiet, silent_for: 20m, group_by: provider, min_messages: 0}\n");
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].kind, rate_threshold::pending_share_above);
+  EXPECT_DOUBLE_EQ(rules[0].threshold, 0.40);
+  EXPECT_EQ(rules[0].grace, std::chrono::minutes(10));
+  EXPECT_TRUE(rules[0].group_by_country);
+  EXPECT_TRUE(rules[0].group_by_provider);
+  EXPECT_EQ(rules[1].kind, rate_threshold::silent);
+  EXPECT_EQ(rules[1].window, std::chrono::minutes(20));
+  EXPECT_EQ(rules[1].min_messages, 0);
+  EXPECT_NE(error_of("alerts:\n  rules:\n    - {name: q, silent_for: 20m, group_by: country}\n")
+                .find("alerts.rules[0].group_by"), std::string::npos);
+  EXPECT_NE(error_of("alerts:\n  rules:\n    - {name: c, pending_share_above: 0.3, window: 10m, grace: 15m}\n")
+                .find("alerts.rules[0].grace"), std::string::npos);
+  EXPECT_NE(error_of("alerts:\n  rules:\n    - {name: c, pending_share_above: 0.3, silent_for: 1h}\n")
+                .find("set one of"), std::string::npos);
 }
 
 TEST(rules_config, an_empty_list_means_no_rules) { EXPECT_TRUE(load("alerts:\n  rules: []\n").empty()); }
@@ -93,7 +125,7 @@ alerts:
 
 TEST(rules_config, both_thresholds_is_an_error) {
   auto e = error_of("alerts:\n  rules:\n    - name: a\n      failed_share_above: 0.1\n      delivered_share_below: 0.8\n");
-  EXPECT_NE(e.find("test.yaml:5: alerts.rules[0].delivered_share_below: set either"), std::string::npos) << e;
+  EXPECT_NE(e.find("test.yaml:5: alerts.rules[0].delivered_share_below: set one of"), std::string::npos) << e;
 }
 
 TEST(rules_config, a_missing_threshold_is_an_error) {
@@ -113,8 +145,9 @@ TEST(rules_config, a_share_outside_zero_to_one_is_an_error) {
 }
 
 TEST(rules_config, an_unknown_group_by_is_an_error) {
-  auto e = error_of("alerts:\n  rules:\n    - name: a\n      failed_share_above: 0.1\n      group_by: provider\n");
-  EXPECT_NE(e.find("test.yaml:5: alerts.rules[0].group_by: must be one of none, country, got 'provider'"),
+  auto e = error_of("alerts:\n  rules:\n    - name: a\n      failed_share_above: 0.1\n      group_by: sender\n");
+  EXPECT_NE(e.find("test.yaml:5: alerts.rules[0].group_by: must be one of none, country, provider, country_provider, "
+                   "got 'sender'"),
             std::string::npos)
       << e;
 }

@@ -387,7 +387,8 @@ TEST_F(writer_test, the_writer_survives_a_killed_connection_and_the_next_write_s
   auto w = make_writer();
   for (int i = 0; i < 5; ++i) {
     write(w, std::vector{make_report("m" + std::to_string(i), status::delivered, "DELIVRD", t0)});
-    ASSERT_EQ(query(url(), kill_writers)[0][0].as<int>(), 1) << "the writer's connection was not found";
+    // At least the writer's; a just-closed test connection's backend may still be exiting.
+    ASSERT_GE(query(url(), kill_writers)[0][0].as<int>(), 1) << "the writer's connection was not found";
   }
   auto out = write(w, std::vector{make_report("after", status::delivered, "DELIVRD", t0)});
   EXPECT_EQ(out.rows_changed, 1u);

@@ -396,9 +396,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
       bool ok = !t.empty() && t.size() <= 32 &&
                 std::all_of(t.begin(), t.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }) &&
                 std::count(t.begin(), t.end(), '.') <= 1 && std::isdigit(static_cast<unsigned char>(t.front()));
-      // cost_eur is NUMERIC(10,6), as in the article: below 10,000.
-      const auto int_end = std::min(t.find('.'), t.size());
-      ok = ok && int_end - std::min(t.find_first_not_of('0'), int_end) <= 4;
+      ok = ok && report::fits_cost_eur(t);  // NUMERIC(10,6), as in the article
       if (!ok) {
         return done(error_answer(400, std::string(cost_key) + " must be a non-negative decimal number below 10000",
                                  cost_key));

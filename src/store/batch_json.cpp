@@ -4,8 +4,6 @@
 #include <dlrd/report/country.hpp>
 #include <dlrd/report/time.hpp>
 
-#include <algorithm>
-
 namespace dlrd::store {
 
 namespace {
@@ -44,16 +42,6 @@ void append_optional(std::string& out, std::string_view key, const std::optional
   append_field(out, key, std::string_view(*value));
 }
 
-// sms_logs.cost_eur is the article's NUMERIC(10,6): at most four digits before the point. A
-// larger "cost" is no SMS price; it is left out (NULL) so the table never refuses the report.
-bool fits_cost_column(std::string_view cost) {
-  if (!cost.empty() && (cost.front() == '-' || cost.front() == '+')) cost.remove_prefix(1);
-  while (cost.size() > 1 && cost.front() == '0' && cost[1] != '.') cost.remove_prefix(1);
-  auto point = cost.find_first_not_of("0123456789");
-  if (point != std::string_view::npos && cost[point] != '.') return false;  // an exponent: refuse
-  return std::min(point, cost.size()) <= 4;
-}
-
 }  // namespace
 
 void append_report_json(std::string& out, const report::delivery_report& r) {
@@ -73,7 +61,8 @@ void append_report_json(std::string& out, const report::delivery_report& r) {
     out += ",\"parts\":";
     out += std::to_string(*r.parts);
   }
-  if (r.cost && fits_cost_column(*r.cost)) append_field(out, "cost", *r.cost);
+  // A "cost" of 10,000 or more is no SMS price; left out (NULL) so the table never refuses the report.
+  if (r.cost && report::fits_cost_eur(*r.cost)) append_field(out, "cost", *r.cost);
   out.push_back('}');
 }
 

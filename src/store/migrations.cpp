@@ -33,6 +33,11 @@ constexpr std::pair<const char*, const char*> article_to_legacy[] = {
     {"country_code", "country"}, {"cost_eur", "cost"},
 };
 
+// A plain index on message_id alone: it repeats the UNIQUE constraint's own index.
+constexpr const char* repeats_unique_message_id =
+    "(NOT i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indkey[0] = "
+    " (SELECT attnum FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass AND attname = 'message_id'))";
+
 bool has_column(pqxx::transaction_base& tx, const std::string& column) {
   return tx.exec_params1("SELECT count(*) FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass "
                          "AND attname = $1 AND attnum > 0 AND NOT attisdropped",
@@ -47,10 +52,8 @@ std::vector<std::string> adopt(pqxx::transaction_base& tx) {
   notes.push_back("adopting the existing sms_logs table: every row and value is kept");
   auto kept = tx.exec(
       "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-      " WHERE i.indrelid = 'sms_logs'::regclass AND NOT i.indisprimary AND NOT i.indisunique "
-      "   AND NOT (i.indnatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indkey[0] = "
-      "        (SELECT attnum FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass AND attname = 'message_id')) "
-      " ORDER BY 1");
+      " WHERE i.indrelid = 'sms_logs'::regclass AND NOT i.indisprimary AND NOT i.indisunique AND NOT " +
+      std::string(repeats_unique_message_id) + " ORDER BY 1");
   for (const auto& row : kept) {
     auto def = row[1].as<std::string>();
     auto how = def.substr(def.find(" USING ") + 7);
@@ -59,14 +62,11 @@ std::vector<std::string> adopt(pqxx::transaction_base& tx) {
                          ? ": it gains an entry on every status change (see README, \"Adopting an existing sms_logs\")"
                          : ""));
   }
-  for (const std::string column : {"to_number", "from_number", "recipient"}) {
-    if (has_column(tx, column) &&
-        tx.exec_params1("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass AND attname = $1",
-                        column)[0]
-            .as<bool>()) {
-      notes.push_back("dropping NOT NULL on " + (column == "recipient" ? "to_number" : column) +
-                      ": a report can arrive before the send is logged, and SMPP receipts carry no numbers");
-    }
+  for (const auto& row : tx.exec("SELECT CASE attname WHEN 'recipient' THEN 'to_number' ELSE attname END "
+                                 "FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass AND attnotnull "
+                                 "AND attname IN ('to_number', 'from_number', 'recipient') ORDER BY attnum")) {
+    notes.push_back("dropping NOT NULL on " + row[0].as<std::string>() +
+                    ": a report can arrive before the send is logged, and SMPP receipts carry no numbers");
   }
   if (has_column(tx, "to_number") && !has_column(tx, "recipient")) {
     for (const auto& [article, legacy] : article_to_legacy) {
@@ -77,14 +77,9 @@ std::vector<std::string> adopt(pqxx::transaction_base& tx) {
   }
   // 0001 creates updated_at and 0002 relies on it; the article's table has none.
   tx.exec("ALTER TABLE sms_logs ADD COLUMN IF NOT EXISTS updated_at timestamptz DEFAULT now()");
-  // A plain index on message_id alone repeats the UNIQUE constraint's index and costs every write.
-  auto dups = tx.exec(
-      "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-      " WHERE i.indrelid = 'sms_logs'::regclass AND NOT i.indisunique AND i.indnatts = 1 "
-      "   AND i.indpred IS NULL AND i.indexprs IS NULL "
-      "   AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'sms_logs'::regclass "
-      "                       AND attname = 'message_id') "
-      " ORDER BY 1");
+  auto dups = tx.exec("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                      " WHERE i.indrelid = 'sms_logs'::regclass AND " +
+                      std::string(repeats_unique_message_id) + " ORDER BY 1");
   for (const auto& row : dups) {
     auto name = row[0].as<std::string>();
     tx.exec("DROP INDEX " + tx.quote_name(name));

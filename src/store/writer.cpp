@@ -408,11 +408,15 @@ struct writer::impl {
   write_outcome write_bisecting(std::span<const report::ingest_record> batch) {
     pqxx::work tx(connection());
     write_outcome total;
-    const auto half = batch.size() / 2;
-    bisect(tx, batch.first(half), total);
-    bisect(tx, batch.subspan(half), total);
+    halves(tx, batch, total);  // the whole batch was just refused
     tx.commit();
     return total;
+  }
+
+  void halves(pqxx::transaction_base& tx, std::span<const report::ingest_record> part, write_outcome& total) {
+    const auto half = part.size() / 2;
+    bisect(tx, part.first(half), total);
+    bisect(tx, part.subspan(half), total);
   }
 
   void bisect(pqxx::transaction_base& tx, std::span<const report::ingest_record> part, write_outcome& total) {
@@ -433,9 +437,7 @@ struct writer::impl {
         return;
       }
     }
-    const auto half = part.size() / 2;
-    bisect(tx, part.first(half), total);
-    bisect(tx, part.subspan(half), total);
+    halves(tx, part, total);
   }
 
   static void add(write_outcome& total, const write_outcome& out) {

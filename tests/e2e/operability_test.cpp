@@ -1,6 +1,7 @@
 // The real binary as an operator runs it: /metrics, sd_notify (READY, STATUS, WATCHDOG,
 // RELOADING, STOPPING) and SIGHUP reload.
 #include "harness.hpp"
+#include "webhook_receiver.hpp"
 
 #include "support/pg_fixture.hpp"
 
@@ -445,67 +446,6 @@ TEST(operability, watchdog_pings_stop_while_a_writer_hangs_in_postgresql) {
   ::close(hung);
 }
 
-/// A local webhook sink: answers 200 to each POST (one per connection) and keeps its body.
-class hook_sink {
- public:
-  hook_sink() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0) {
-      throw std::runtime_error("hook_sink: cannot listen");
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~hook_sink() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  std::vector<nlohmann::json> bodies() const {
-    std::lock_guard lock(mutex_);
-    return bodies_;
-  }
-
- private:
-  void serve() {
-    while (!stop_) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) continue;
-      std::string data;
-      char buf[4096];
-      for (;;) {
-        auto n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        data.append(buf, static_cast<std::size_t>(n));
-        auto end = data.find("\r\n\r\n");
-        auto cl = data.find("Content-Length: ");
-        if (end != std::string::npos && cl != std::string::npos && data.size() >= end + 4 + std::stoul(data.substr(cl + 16))) break;
-      }
-      constexpr std::string_view ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      ::send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
-      ::close(c);
-      auto end = data.find("\r\n\r\n");
-      auto body = nlohmann::json::parse(end == std::string::npos ? "" : data.substr(end + 4), nullptr, false);
-      std::lock_guard lock(mutex_);
-      if (!body.is_discarded()) bodies_.push_back(std::move(body));
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  mutable std::mutex mutex_;
-  std::vector<nlohmann::json> bodies_;
-  std::thread thread_;
-};
-
 TEST(operability, a_damaged_segment_at_start_shows_in_metrics_and_reaches_the_alert_webhook_once) {
   test::pg_database db;
   temp_dir dir;
@@ -547,7 +487,7 @@ TEST(operability, a_damaged_segment_at_start_shows_in_metrics_and_reaches_the_al
     f.write(&byte, 1);
   }
 
-  hook_sink hook;
+  receiver hook;
   daemon d(dir.path(), db.url(),
            "alerts:\n  poll_interval: 100ms\n  rules: []\n  sinks:\n    - name: hook\n      type: webhook\n"
            "      url: " + hook.url() + "\n      allow_private: true\n");
@@ -560,9 +500,9 @@ TEST(operability, a_damaged_segment_at_start_shows_in_metrics_and_reaches_the_al
   EXPECT_GT(sample(metrics, "dlrd_spool_corrupt_bytes_total"), 0) << metrics;
 
   auto until = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < until && hook.bodies().empty()) std::this_thread::sleep_for(50ms);
+  while (std::chrono::steady_clock::now() < until && hook.delivered().empty()) std::this_thread::sleep_for(50ms);
   std::this_thread::sleep_for(500ms);  // room for a (wrong) second notice
-  auto got = hook.bodies();
+  auto got = hook.delivered();
   ASSERT_EQ(got.size(), 1u) << d.log();
   EXPECT_EQ(got[0]["type"], "payload_quarantined") << got[0].dump();
   EXPECT_EQ(got[0]["provider"], "spool") << got[0].dump();

@@ -80,6 +80,9 @@ TEST_F(notice_test, a_message_and_its_parts_in_one_transaction_notice_once) {
   std::vector<ingest_record> batch{make_report("long-1", status::undelivered, "UNDELIV", t0 + second),
                                    make_report("long-1-a", status::rejected, "REJECTD", t0 + 2 * second)};
   write_with(w, batch);
+  // The parts' statement moved the row after the messages' statement did: both were failures.
+  EXPECT_EQ(query(url(), "SELECT status FROM sms_logs WHERE message_id = 'long-1'")[0][0].as<std::string>(),
+            "rejected");
   EXPECT_EQ(notices_for("long-1"), 1);
 }
 

@@ -379,6 +379,11 @@ TEST_F(status_test, the_service_answers_lookups_sends_and_wakes_a_waiter_when_th
   EXPECT_EQ(j["final"], false);
   EXPECT_EQ(j["to_number"], "+4915112345678");
   EXPECT_EQ(j["country_code"], "DE");
+  // cost_eur is the article's NUMERIC(10,6): what it cannot hold is refused, naming the field.
+  auto too_costly = client.call("POST", "/v1/messages", R"({"message_id":"w2","cost_eur":12345})").get();
+  EXPECT_EQ(too_costly.status, 400);
+  EXPECT_EQ(too_costly.field, "cost_eur") << too_costly.error;
+  EXPECT_EQ(client.call("POST", "/v1/messages", R"({"message_id":"w3","cost_eur":"9999.5"})").get().status, 200);
   EXPECT_EQ(j["tags"], nlohmann::json::array({"otp"}));
 
   auto waiting = client.call("GET", "/v1/messages/w1?wait=15s");

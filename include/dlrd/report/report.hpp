@@ -69,6 +69,11 @@ struct quarantined_payload {
 
 using ingest_record = std::variant<delivery_report, quarantined_payload>;
 
+/// Whether a decimal text ("0.0450", "-3", "+12.5") fits sms_logs.cost_eur, the seed article's
+/// NUMERIC(10,6): at most four digits before the point (below 10,000; extra decimals round).
+/// False for anything that is not plain decimal text (an exponent, say).
+bool fits_cost_eur(std::string_view decimal) noexcept;
+
 /// The total order of DESIGN.md invariant 3: class rank, then event time, then the
 /// fixed status order, then raw status and error code (byte order, like COLLATE "C")
 /// so that two different reports never compare equal on what the row shows.

@@ -2,10 +2,12 @@
 // concurrency gives the same message row, the history keeps each part, one notice.
 #include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
+#include "random_batches.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -20,6 +22,36 @@ using dlrd::test::query;
 
 constexpr std::int64_t t0 = 1714564800LL * 1000000;  // 2024-05-01T12:00:00Z in microseconds
 constexpr std::int64_t second = 1000000;
+
+// A part's converged state as its row shows it: status|raw_status|status_at (µs)|error_code.
+std::string part_state(const delivery_report& r) {
+  return std::string(dlrd::report::to_string(r.canonical)) + "|" + r.raw_status + "|" +
+         std::to_string(r.event_at.time_since_epoch().count()) + "|" + r.error_code.value_or("");
+}
+
+// The message row the part rule gives for its parts' converged states, in part order: the
+// latest failure (then the higher status, then the lower part) decides; else delivered when
+// every part is; else pending. As parts_test::row shows it: status|raw_status|error_code.
+std::string message_state(const std::vector<delivery_report>& parts) {
+  const delivery_report* failed = nullptr;
+  std::size_t failed_part = 0, delivered = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto& p = parts[i];
+    if (p.canonical == status::delivered) ++delivered;
+    if (!dlrd::report::is_failed(p.canonical)) continue;
+    if (failed == nullptr || std::tuple(p.event_at, p.canonical) > std::tuple(failed->event_at, failed->canonical)) {
+      failed = &p;
+      failed_part = i + 1;
+    }
+  }
+  const auto n = std::to_string(parts.size());
+  if (failed != nullptr) {
+    return std::string(dlrd::report::to_string(failed->canonical)) + "|part " + std::to_string(failed_part) + "/" + n +
+           ": " + failed->raw_status + "|" + failed->error_code.value_or("");
+  }
+  return std::string(delivered == parts.size() ? "delivered" : "pending") + "|" + std::to_string(delivered) + "/" + n +
+         " parts delivered|";
+}
 
 class parts_test : public dlrd::test::writer_fixture {
  protected:
@@ -56,6 +88,42 @@ TEST_F(parts_test, the_message_is_delivered_when_every_part_is_and_pending_befor
   EXPECT_EQ(scalar("SELECT count(*) FROM sms_logs WHERE message_id LIKE 'p%'"), 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM dlr_events WHERE message_id IN ('p1', 'p2', 'p3')"), 4);
   EXPECT_EQ(scalar("SELECT count(*) FROM dlr_alert_outbox"), 0);
+}
+
+TEST_F(parts_test, the_sql_part_rule_equals_the_cpp_rule_for_any_split_and_order) {
+  auto w = make_writer();
+  dlrd::test::report_gen gen(17);
+  constexpr int messages = 30, parts_per_message = 3;  // setup below names three parts
+  // msg-0, msg-1, msg-2 are the parts of whole-0, and so on.
+  std::string setup = "TRUNCATE sms_logs, dlr_events, dlr_message_parts, dlr_alert_outbox CASCADE;";
+  for (int m = 0; m < messages; m += parts_per_message) {
+    const auto message = "whole-" + std::to_string(m / parts_per_message);
+    setup += "SELECT dlr_log_parts('" + message + "', ARRAY['msg-" + std::to_string(m) + "', 'msg-" +
+             std::to_string(m + 1) + "', 'msg-" + std::to_string(m + 2) + "']);";
+  }
+  for (int round = 0; round < 10; ++round) {
+    query(url(), setup);
+    auto reports = gen.reports(messages, 8);
+    auto winners = dlrd::test::fold_winners(reports);
+    ASSERT_EQ(winners.size(), static_cast<std::size_t>(messages)) << "every part gets a report";
+    dlrd::test::write_in_random_batches(gen, reports, [&](const std::vector<delivery_report>& b) { write(w, b); });
+
+    std::map<std::string, std::string> parts;
+    for (const auto& r : query(url(), "SELECT part_id, status || '|' || raw_status || '|' || "
+                                      "(extract(epoch FROM status_at) * 1000000)::bigint || '|' || "
+                                      "coalesce(error_code, '') FROM dlr_message_parts")) {
+      parts[r[0].as<std::string>()] = r[1].as<std::string>();
+    }
+    for (const auto& [id, winner] : winners) {
+      ASSERT_EQ(parts.at(id), part_state(winner)) << "round " << round << " part " << id;
+    }
+    for (int m = 0; m < messages; m += parts_per_message) {
+      std::vector<delivery_report> in_order;
+      for (int p = m; p < m + parts_per_message; ++p) in_order.push_back(winners.at("msg-" + std::to_string(p)));
+      const auto message = "whole-" + std::to_string(m / parts_per_message);
+      ASSERT_EQ(row(message), message_state(in_order)) << "round " << round << " message " << message;
+    }
+  }
 }
 
 TEST_F(parts_test, one_failed_part_fails_the_message_once_in_any_order) {

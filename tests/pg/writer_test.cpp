@@ -3,6 +3,7 @@
 
 #include "support/writer_fixture.hpp"
 #include "support/report_gen.hpp"
+#include "random_batches.hpp"
 
 #include <gtest/gtest.h>
 
@@ -185,16 +186,7 @@ TEST_F(writer_test, the_sql_rule_equals_the_cpp_rule_for_any_split_and_order) {
     query(url(), "TRUNCATE sms_logs, dlr_events");
     auto reports = gen.reports(30, 8);
     auto winners = dlrd::test::fold_winners(reports);
-    std::shuffle(reports.begin(), reports.end(), gen.rng());
-    std::size_t at = 0;
-    while (at < reports.size()) {
-      auto n = 1 + gen.rng()() % 12;
-      std::vector<delivery_report> batch(reports.begin() + static_cast<std::ptrdiff_t>(at),
-                                         reports.begin() + static_cast<std::ptrdiff_t>(std::min(at + n, reports.size())));
-      write(w, batch);
-      if (gen.rng()() % 4 == 0) write(w, batch);  // a replay after an unknown commit outcome
-      at += n;
-    }
+    dlrd::test::write_in_random_batches(gen, reports, [&](const std::vector<delivery_report>& b) { write(w, b); });
     auto rows = all_rows(url());
     ASSERT_EQ(rows.size(), winners.size());
     for (const auto& [id, winner] : winners) {

@@ -1,20 +1,27 @@
-// Measures dlrd's batch write statement with four ways of passing the batch (issue 4): json, jsonb, unnest arrays, COPY.
+// Measures dlrd's batch write statement (store::write_statement, the writer's own text) with four ways of passing
+// the batch (issue 4): json, jsonb, unnest arrays, COPY.
+#include <dlrd/report/country.hpp>
 #include <dlrd/report/report.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/batch_json.hpp>
 #include <dlrd/store/migrations.hpp>
+#include <dlrd/store/write_statement.hpp>
 #include <dlrd/store/writer.hpp>
 
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -27,65 +34,145 @@ using dlrd::report::delivery_report;
 using dlrd::report::status;
 
 // ------------------------------------------------------------------ the statement
-// The text of write_statement_head in src/store/writer.cpp with only the three batch sources
-// (events, winners, quarantine) left as placeholders @EV@, @UP@ and @Q@.
-constexpr const char* statement_template = R"sql(
-WITH
-ev AS (
-  INSERT INTO dlr_events (message_id, status, raw_status, event_at, event_time_from_gateway,
-                          received_at, provider, recipient, error_code, parts, cost)
-  SELECT e.message_id, e.status, e.raw_status, e.event_at, e.from_gateway,
-         e.received_at, e.provider, e.recipient, e.error_code, e.parts, e.cost
-    FROM @EV@
-  ON CONFLICT (message_id, status, event_at, provider) DO NOTHING
-  RETURNING 1
-),
-up AS (
-  INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
-                             to_number, from_number, parts, cost_eur, delivered_at, sent_at,
-                             created_at, updated_at)
-  SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
-         w.recipient, w.sender, w.parts, w.cost,
-         CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now()
-    FROM @UP@
-  ON CONFLICT (message_id) DO UPDATE SET
-    status = excluded.status,
-    raw_status = excluded.raw_status,
-    status_at = excluded.status_at,
-    error_code = excluded.error_code,
-    provider = excluded.provider,
-    delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
-    to_number = coalesce(s.to_number, excluded.to_number),
-    from_number = coalesce(s.from_number, excluded.from_number),
-    parts = coalesce(s.parts, excluded.parts),
-    cost_eur = coalesce(s.cost_eur, excluded.cost_eur),
-    updated_at = now()
-  WHERE (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status),
-         excluded.raw_status COLLATE "C", coalesce(excluded.error_code, '') COLLATE "C")
-      > (dlr_status_class(s.status), coalesce(s.status_at, '-infinity'), dlr_status_ordinal(s.status),
-         coalesce(s.raw_status, '') COLLATE "C", coalesce(s.error_code, '') COLLATE "C")
-  RETURNING 1
-),
-q AS (
-  INSERT INTO dlr_quarantine (received_at, provider, reason, field, content_type, body)
-  SELECT q.received_at, q.provider, q.reason, q.field, q.content_type, decode(q.body_hex, 'hex')
-    FROM @Q@
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM up), (SELECT count(*) FROM q))sql";
+// The writer's own statement (store::write_statement), with its batch sources swapped.
+using dlrd::store::batch_column;
+using dlrd::store::column_definitions;
 
-constexpr const char* events_columns =
-    "e(message_id text, status text, raw_status text,\n"
-    "         event_at timestamptz, from_gateway boolean, received_at timestamptz, provider text,\n"
-    "         recipient text, error_code text, parts int, cost numeric)";
-constexpr const char* winners_columns =
-    "w(message_id text, status text, raw_status text,\n"
-    "         event_at timestamptz, provider text, recipient text, sender text, error_code text,\n"
-    "         parts int, cost numeric)";
-constexpr const char* quarantine_columns =
-    "q(received_at timestamptz, provider text, reason text,\n"
-    "         field text, content_type text, body_hex text)";
+enum class method { json, jsonb, unnest, copy };
 
+struct variant {
+  std::string name;
+  method how;
+  int fillfactor;  // 0: the migration's own setting
+};
+
+// "unnest($first::type[], ...) AS alias(name, ...)"; advances `first` past the arrays.
+std::string unnest_source(std::string_view alias, std::span<const batch_column> columns, int& first) {
+  std::string arrays, names;
+  for (const auto& c : columns) {
+    if (!arrays.empty()) {
+      arrays += ", ";
+      names += ", ";
+    }
+    arrays += "$" + std::to_string(first++) + "::" + std::string(c.type) + "[]";
+    names += c.name;
+  }
+  return "unnest(" + arrays + ") AS " + std::string(alias) + "(" + names + ")";
+}
+
+std::string statement_for(method how) {
+  using dlrd::store::events_columns;
+  using dlrd::store::quarantine_columns;
+  using dlrd::store::winners_columns;
+  switch (how) {
+    case method::json:
+      return dlrd::store::write_statement();
+    case method::jsonb:
+      return dlrd::store::write_statement(
+          {"jsonb_to_recordset($1::jsonb) AS " + column_definitions("w", winners_columns()),
+           "jsonb_to_recordset($2::jsonb) AS " + column_definitions("e", events_columns()),
+           "jsonb_to_recordset($3::jsonb) AS " + column_definitions("q", quarantine_columns()), "$4::text[]"});
+    case method::unnest: {
+      // Events $1.., winners after them; the workload has no quarantine rows, that source stays JSON.
+      int n = 1;
+      auto events = unnest_source("e", events_columns(), n);
+      auto winners = unnest_source("w", winners_columns(), n);
+      auto quarantine = "json_to_recordset($" + std::to_string(n) + "::json) AS " +
+                        column_definitions("q", quarantine_columns());
+      return dlrd::store::write_statement({winners, events, quarantine, "$" + std::to_string(n + 1) + "::text[]"});
+    }
+    case method::copy:
+      return dlrd::store::write_statement(
+          {"upsert_stage_winners AS w", "upsert_stage_events AS e",
+           "json_to_recordset($1::json) AS " + column_definitions("q", quarantine_columns()), "$2::text[]"});
+  }
+  return {};
+}
+
+std::string stage_table_sql(std::string_view name, std::span<const batch_column> columns) {
+  auto defs = column_definitions(name, columns);
+  return "CREATE TEMP TABLE " + defs + " ON COMMIT DELETE ROWS";
+}
+
+// ------------------------------------------------------------------ encodings
+// JSON text exactly as the writer builds it.
+std::string json_array(const std::vector<delivery_report>& rs) { return dlrd::store::reports_json(rs); }
+
+// A report's value for one batch column, as text (NULL: nullopt); the same values
+// store::append_report_json writes.
+std::optional<std::string> value_of(const delivery_report& r, std::string_view column) {
+  using dlrd::report::format_timestamp;
+  if (column == "message_id") return r.message_id;
+  if (column == "status") return std::string(dlrd::report::to_string(r.canonical));
+  if (column == "raw_status") return r.raw_status;
+  if (column == "event_at") return format_timestamp(r.event_at);
+  if (column == "from_gateway") return r.event_time_from_gateway ? "t" : "f";
+  if (column == "received_at") return format_timestamp(r.received_at);
+  if (column == "provider") return r.provider;
+  if (column == "recipient") return r.recipient;
+  if (column == "country") return r.recipient ? dlrd::report::country_of(*r.recipient) : std::nullopt;
+  if (column == "sender") return r.sender;
+  if (column == "error_code") return r.error_code;
+  if (column == "parts") return r.parts ? std::optional(std::to_string(*r.parts)) : std::nullopt;
+  if (column == "cost") return r.cost && dlrd::report::fits_cost_eur(*r.cost) ? r.cost : std::nullopt;
+  throw std::runtime_error("no value for batch column " + std::string(column));
+}
+
+// One PostgreSQL array literal: every element double-quoted with '"' and '\' escaped, NULL unquoted.
+std::string array_literal(const std::vector<delivery_report>& rs, std::string_view column) {
+  std::string text = "{";
+  for (const auto& r : rs) {
+    if (text.size() > 1) text.push_back(',');
+    auto v = value_of(r, column);
+    if (!v) {
+      text += "NULL";
+      continue;
+    }
+    text.push_back('"');
+    for (char c : *v) {
+      if (c == '"' || c == '\\') text.push_back('\\');
+      text.push_back(c);
+    }
+    text.push_back('"');
+  }
+  text.push_back('}');
+  return text;
+}
+
+// The unnest method's parameters: one array per events column, then one per winners column.
+std::vector<std::string> arrays(const std::vector<delivery_report>& events, const std::vector<delivery_report>& winners) {
+  std::vector<std::string> p;
+  for (const auto& c : dlrd::store::events_columns()) p.push_back(array_literal(events, c.name));
+  for (const auto& c : dlrd::store::winners_columns()) p.push_back(array_literal(winners, c.name));
+  return p;
+}
+
+// stream_to writes a NULL for a null const char*; it takes a tuple-like row, so the width is fixed.
+constexpr std::size_t stage_width = 11;
+
+void copy_rows(pqxx::transaction_base& tx, const char* table, std::span<const batch_column> columns,
+               const std::vector<delivery_report>& rs) {
+  if (columns.size() != stage_width) throw std::runtime_error(std::string(table) + ": unexpected column count");
+  pqxx::stream_to s(tx, table);
+  for (const auto& r : rs) {
+    std::array<std::optional<std::string>, stage_width> values;
+    std::array<const char*, stage_width> row{};
+    for (std::size_t i = 0; i < stage_width; ++i) {
+      values[i] = value_of(r, columns[i].name);
+      row[i] = values[i] ? values[i]->c_str() : nullptr;
+    }
+    s << row;
+  }
+  s.complete();
+}
+
+void copy_batch(pqxx::transaction_base& tx, const std::vector<delivery_report>& events,
+                const std::vector<delivery_report>& winners) {
+  copy_rows(tx, "upsert_stage_events", dlrd::store::events_columns(), events);
+  copy_rows(tx, "upsert_stage_winners", dlrd::store::winners_columns(), winners);
+}
+
+// ------------------------------------------------------------------ the workload
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::size_t from = 0;
@@ -97,175 +184,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-  return s;
-}
-
-std::string make_statement(const std::string& ev, const std::string& up, const std::string& q) {
-  return replace_all(replace_all(replace_all(statement_template, "@EV@", ev), "@UP@", up), "@Q@", q);
-}
-
-enum class method { json, jsonb, unnest, copy };
-
-struct variant {
-  std::string name;
-  method how;
-  int fillfactor;  // 0: the migration's own setting
-};
-
-std::string statement_for(method how) {
-  switch (how) {
-    case method::json:
-      return make_statement(std::string("json_to_recordset($2::json) AS ") + events_columns,
-                            std::string("json_to_recordset($1::json) AS ") + winners_columns,
-                            std::string("json_to_recordset($3::json) AS ") + quarantine_columns);
-    case method::jsonb:
-      return make_statement(std::string("jsonb_to_recordset($2::jsonb) AS ") + events_columns,
-                            std::string("jsonb_to_recordset($1::jsonb) AS ") + winners_columns,
-                            std::string("jsonb_to_recordset($3::jsonb) AS ") + quarantine_columns);
-    case method::unnest:
-      return make_statement(
-          "unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::boolean[], $6::timestamptz[],\n"
-          "           $7::text[], $8::text[], $9::text[], $10::int[], $11::numeric[])\n"
-          "         AS e(message_id, status, raw_status, event_at, from_gateway, received_at, provider,\n"
-          "              recipient, error_code, parts, cost)",
-          "unnest($12::text[], $13::text[], $14::text[], $15::timestamptz[], $16::text[], $17::text[],\n"
-          "           $18::text[], $19::text[], $20::int[], $21::numeric[])\n"
-          "         AS w(message_id, status, raw_status, event_at, provider, recipient, sender, error_code,\n"
-          "              parts, cost)",
-          // The workload has no quarantine rows; this source stays as in the writer.
-          std::string("json_to_recordset($22::json) AS ") + quarantine_columns);
-    case method::copy:
-      return make_statement("upsert_stage_events AS e", "upsert_stage_winners AS w",
-                            std::string("json_to_recordset($1::json) AS ") + quarantine_columns);
-  }
-  return {};
-}
-
-constexpr const char* stage_tables_sql = R"sql(
-CREATE TEMP TABLE upsert_stage_events (message_id text, status text, raw_status text, event_at timestamptz,
-  from_gateway boolean, received_at timestamptz, provider text, recipient text, error_code text,
-  parts int, cost numeric) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE upsert_stage_winners (message_id text, status text, raw_status text, event_at timestamptz,
-  provider text, recipient text, sender text, error_code text, parts int, cost numeric) ON COMMIT DELETE ROWS)sql";
-
-// ------------------------------------------------------------------ encodings
-// JSON text exactly as the writer builds it.
-std::string json_array(const std::vector<delivery_report>& rs) { return dlrd::store::reports_json(rs); }
-
-// One PostgreSQL array literal, built element by element: every element double-quoted with
-// '"' and '\' escaped, NULL unquoted.
-class array_literal {
- public:
-  void add(std::string_view v) {
-    sep();
-    text_.push_back('"');
-    for (char c : v) {
-      if (c == '"' || c == '\\') text_.push_back('\\');
-      text_.push_back(c);
-    }
-    text_.push_back('"');
-  }
-  void add(const std::optional<std::string>& v) {
-    if (v) add(std::string_view(*v)); else add_null();
-  }
-  void add(const std::optional<std::int32_t>& v) {
-    if (v) add_raw(std::to_string(*v)); else add_null();
-  }
-  void add(bool v) { add_raw(v ? "t" : "f"); }
-  void add_null() { add_raw("NULL"); }
-  std::string done() {
-    text_.push_back('}');
-    return std::move(text_);
-  }
-
- private:
-  void add_raw(std::string_view v) {
-    sep();
-    text_ += v;
-  }
-  void sep() {
-    if (text_.size() > 1) text_.push_back(',');
-  }
-  std::string text_ = "{";
-};
-
-struct array_params {
-  std::vector<std::string> events;   // 11 arrays
-  std::vector<std::string> winners;  // 10 arrays
-};
-
-array_params arrays(const std::vector<delivery_report>& events, const std::vector<delivery_report>& winners) {
-  array_params p;
-  {
-    std::vector<array_literal> a(11);
-    for (const auto& r : events) {
-      a[0].add(std::string_view(r.message_id));
-      a[1].add(dlrd::report::to_string(r.canonical));
-      a[2].add(std::string_view(r.raw_status));
-      a[3].add(std::string_view(dlrd::report::format_timestamp(r.event_at)));
-      a[4].add(r.event_time_from_gateway);
-      a[5].add(std::string_view(dlrd::report::format_timestamp(r.received_at)));
-      a[6].add(std::string_view(r.provider));
-      a[7].add(r.recipient);
-      a[8].add(r.error_code);
-      a[9].add(r.parts);
-      a[10].add(r.cost);
-    }
-    for (auto& x : a) p.events.push_back(x.done());
-  }
-  {
-    std::vector<array_literal> a(10);
-    for (const auto& r : winners) {
-      a[0].add(std::string_view(r.message_id));
-      a[1].add(dlrd::report::to_string(r.canonical));
-      a[2].add(std::string_view(r.raw_status));
-      a[3].add(std::string_view(dlrd::report::format_timestamp(r.event_at)));
-      a[4].add(std::string_view(r.provider));
-      a[5].add(r.recipient);
-      a[6].add(r.sender);
-      a[7].add(r.error_code);
-      a[8].add(r.parts);
-      a[9].add(r.cost);
-    }
-    for (auto& x : a) p.winners.push_back(x.done());
-  }
-  return p;
-}
-
-// stream_to writes a NULL for a null const char*.
-const char* or_null(const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; }
-
-void copy_batch(pqxx::transaction_base& tx, const std::vector<delivery_report>& events,
-                const std::vector<delivery_report>& winners) {
-  {
-    pqxx::stream_to s(tx, "upsert_stage_events");
-    for (const auto& r : events) {
-      std::string parts = r.parts ? std::to_string(*r.parts) : std::string();
-      s << std::make_tuple(r.message_id, std::string(dlrd::report::to_string(r.canonical)), r.raw_status,
-                           dlrd::report::format_timestamp(r.event_at), r.event_time_from_gateway,
-                           dlrd::report::format_timestamp(r.received_at), r.provider, or_null(r.recipient),
-                           or_null(r.error_code), r.parts ? parts.c_str() : nullptr, or_null(r.cost));
-    }
-    s.complete();
-  }
-  {
-    pqxx::stream_to s(tx, "upsert_stage_winners");
-    for (const auto& r : winners) {
-      std::string parts = r.parts ? std::to_string(*r.parts) : std::string();
-      s << std::make_tuple(r.message_id, std::string(dlrd::report::to_string(r.canonical)), r.raw_status,
-                           dlrd::report::format_timestamp(r.event_at), r.provider, or_null(r.recipient),
-                           or_null(r.sender), or_null(r.error_code), r.parts ? parts.c_str() : nullptr,
-                           or_null(r.cost));
-    }
-    s.complete();
-  }
-}
-
-// ------------------------------------------------------------------ the workload
 struct options {
   std::string url;
   long seed_rows = 500000;
@@ -334,7 +252,7 @@ std::vector<batch> make_workload(const options& o) {
 void reset(const options& o, int fillfactor) {
   pqxx::connection c(o.url);
   pqxx::nontransaction tx(c);
-  tx.exec0("TRUNCATE sms_logs, dlr_events, dlr_quarantine RESTART IDENTITY");
+  tx.exec0("TRUNCATE sms_logs, dlr_events, dlr_quarantine, dlr_alert_outbox RESTART IDENTITY CASCADE");
   tx.exec0("ALTER TABLE sms_logs SET (fillfactor = " + std::to_string(fillfactor) + ")");
   tx.exec0(R"sql(
 INSERT INTO sms_logs (message_id, to_number, from_number, text_preview, sent_at, parts, cost_eur, country_code, status,
@@ -407,7 +325,8 @@ std::string checksum(const options& o) {
   auto r = tx.exec1(R"sql(
 SELECT left(md5(
   (SELECT string_agg(concat_ws('|', message_id, status, raw_status, status_at, error_code, provider,
-                               delivered_at, recipient, parts, cost), ',' ORDER BY message_id)
+                               delivered_at, to_number, country_code, parts, cost_eur, failure_notice_mark IS NULL),
+                     ',' ORDER BY message_id)
      FROM sms_logs WHERE status_at IS NOT NULL) ||
   (SELECT string_agg(concat_ws('|', message_id, status, raw_status, event_at, event_time_from_gateway,
                                received_at, provider, recipient, error_code, parts, cost),
@@ -421,7 +340,8 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
   pqxx::connection c(o.url);
   if (v.how == method::copy) {
     pqxx::nontransaction tx(c);
-    tx.exec0(stage_tables_sql);
+    tx.exec0(stage_table_sql("upsert_stage_events", dlrd::store::events_columns()));
+    tx.exec0(stage_table_sql("upsert_stage_winners", dlrd::store::winners_columns()));
   }
   c.prepare("upsert", statement_for(v.how));
   int pid = 0;
@@ -434,6 +354,10 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
   }
   auto [upd0, hot0] = update_counts(c);
 
+  // The daemon's default: failed finals are noticed (dlr_alert_outbox), as in production.
+  std::string notice = "{";
+  for (const auto& st : dlrd::store::store_config{}.notice_statuses) notice += (notice.size() > 1 ? "," : "") + st;
+  notice += "}";
   run_result res;
   const double pg0 = process_cpu_seconds(pid);
   const double me0 = own_cpu_seconds();
@@ -444,19 +368,18 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
     switch (v.how) {
       case method::json:
       case method::jsonb:
-        row = tx.exec_prepared1("upsert", json_array(b.winners), json_array(b.events), "[]");
+        row = tx.exec_prepared1("upsert", json_array(b.winners), json_array(b.events), "[]", notice);
         break;
       case method::unnest: {
-        auto a = arrays(b.events, b.winners);
-        const auto& e = a.events;
-        const auto& w = a.winners;
-        row = tx.exec_prepared1("upsert", e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], w[0],
-                                w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], "[]");
+        auto params = arrays(b.events, b.winners);
+        params.push_back("[]");
+        params.push_back(notice);
+        row = tx.exec_prepared1("upsert", pqxx::prepare::make_dynamic_params(params));
         break;
       }
       case method::copy:
         copy_batch(tx, b.events, b.winners);
-        row = tx.exec_prepared1("upsert", "[]");
+        row = tx.exec_prepared1("upsert", "[]", notice);
         break;
     }
     res.events_added += row[0].as<long>();

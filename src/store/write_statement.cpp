@@ -25,7 +25,7 @@ constexpr std::array<batch_column, 6> quarantine{{
 }};
 
 // The batch sources are @WINNERS@, @EVENTS@ and @QUARANTINE@, the noticed statuses @NOTICE@.
-// dlr_report_wins (sql/0014) is report::wins_over; the planner inlines it (one SQL
+// dlr_report_wins (sql/functions) is report::wins_over; the planner inlines it (one SQL
 // expression), so EXPLAIN VERBOSE shows the row comparison and no call per row.
 constexpr const char* write_template = R"sql(
 WITH

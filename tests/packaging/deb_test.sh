@@ -42,6 +42,7 @@ unit=$(grep -E '^(/usr)?/lib/systemd/system/dlrd\.service$' "$tmp/files" || true
   echo /usr/share/doc/dlrd/dlrd.minimal.yaml
   echo /usr/share/doc/dlrd/dlrd.reference.yaml
   for f in "$source"/sql/*.sql; do echo "/usr/share/dlrd/sql/$(basename "$f")"; done
+  for f in "$source"/sql/functions/*.sql; do echo "/usr/share/dlrd/sql/functions/$(basename "$f")"; done
 } | sort >"$tmp/expected"
 if diff -u "$tmp/expected" "$tmp/files" >"$tmp/files.diff"; then
   ok "files: $(tr '\n' ' ' <"$tmp/files")"

@@ -171,7 +171,7 @@ daemon_config load_config(const std::string& file) {
     section_into(root, "shutdown", c.shutdown);
     if (auto a = root.child("alerts")) {
       parse(*a, c.alerts);
-      store::parse_rules(*a, c.rules);
+      alert::parse_rules(*a, c.rules);
       a->finish();
     }
     section_into(root, "allow_unauthenticated", c.allow_unauthenticated);

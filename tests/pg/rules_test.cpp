@@ -1,6 +1,6 @@
 // Rate rules against a real PostgreSQL: windows, thresholds, minimums, grouping, filters,
 // fire/resolve hysteresis, state across restarts and the leader lock.
-#include <dlrd/store/rules.hpp>
+#include <dlrd/alert/rules.hpp>
 
 #include "support/pg_fixture.hpp"
 
@@ -12,9 +12,9 @@
 
 namespace {
 
-using dlrd::store::rate_rule;
-using dlrd::store::rate_threshold;
-using dlrd::store::rule_evaluator;
+using dlrd::alert::rate_rule;
+using dlrd::alert::rate_threshold;
+using dlrd::alert::rule_evaluator;
 using dlrd::test::query;
 
 rate_rule failure_rule() {
@@ -56,7 +56,7 @@ class rules_test : public dlrd::test::pg_test {
   std::int64_t resolved() { return notices("rate_rule_resolved"); }
 
   /// Evaluates until `ev` leads: a closed session's lock is released a moment after it closes.
-  static dlrd::store::rule_evaluation evaluate_as_leader(rule_evaluator& ev) {
+  static dlrd::alert::rule_evaluation evaluate_as_leader(rule_evaluator& ev) {
     auto r = ev.evaluate_once();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!r.leader && std::chrono::steady_clock::now() < deadline) {
@@ -398,7 +398,7 @@ TEST_F(rules_test, only_the_leader_evaluates) {
   EXPECT_EQ(fired(), 1);
   // A follower still reports what is firing, as the leader stored it; a rule it does not
   // know is not reported, one of its own that never fired reads 0.
-  dlrd::store::rate_rule other = failure_rule();
+  dlrd::alert::rate_rule other = failure_rule();
   other.name = "quiet";
   rule_evaluator c({failure_rule(), other}, url());
   auto rc = c.evaluate_once();
@@ -453,7 +453,7 @@ TEST_F(rules_test, the_runner_evaluates_on_its_thread_until_stopped) {
   add(100, "undelivered");
   auto rule = failure_rule();
   rule.interval = std::chrono::seconds(1);
-  dlrd::store::rule_runner runner({rule}, url());
+  dlrd::alert::rule_runner runner({rule}, url());
   runner.start();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (runner.rounds() < 2 && std::chrono::steady_clock::now() < deadline) {

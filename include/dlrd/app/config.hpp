@@ -8,7 +8,7 @@
 #include <dlrd/http/webhooks.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/config.hpp>
-#include <dlrd/store/rules.hpp>
+#include <dlrd/alert/rules.hpp>
 #include <dlrd/status/config.hpp>
 
 #include <chrono>
@@ -62,7 +62,7 @@ struct daemon_config {
   log_config log;
   shutdown_config shutdown;
   alert::alert_config alerts;                                         ///< alerts.* but rules
-  std::vector<store::rate_rule> rules = store::default_rate_rules();  ///< alerts.rules
+  std::vector<alert::rate_rule> rules = alert::default_rate_rules();  ///< alerts.rules
   status::status_api_config status_api;  ///< status_api (GET/POST /v1/messages)
   status::expiry_config expiry;          ///< expiry (leader-only)
   status::retention_config retention;    ///< retention (leader-only)

@@ -1,7 +1,7 @@
 // The `alerts` config section: defaults, sinks, and errors that name their key path.
 #include <dlrd/alert/config.hpp>
 
-#include <dlrd/store/rules.hpp>
+#include <dlrd/alert/rules.hpp>
 
 #include <gtest/gtest.h>
 
@@ -125,16 +125,16 @@ TEST(alert_config, the_reference_config_shows_every_key_at_its_default) {
   ASSERT_FALSE(block.empty());
   alert_config parsed;
   parsed.sinks.clear();
-  std::vector<dlrd::store::rate_rule> rules;
+  std::vector<dlrd::alert::rate_rule> rules;
   dlrd::config::load_string(block, "dlrd.reference.yaml", [&](dlrd::config::section& root) {
     auto s = root.child("alerts");
     ASSERT_TRUE(s.has_value());
     parse(*s, parsed);
-    dlrd::store::parse_rules(*s, rules);  // alerts.rules belongs to the rule evaluator
+    dlrd::alert::parse_rules(*s, rules);  // alerts.rules belongs to the rule evaluator
     s->finish();
   });
   EXPECT_EQ(parsed, alert_config{});
-  EXPECT_EQ(rules, dlrd::store::default_rate_rules());
+  EXPECT_EQ(rules, dlrd::alert::default_rate_rules());
 }
 
 }  // namespace

@@ -1,21 +1,20 @@
-// Failure-rate rules: their config, the leader-only SQL evaluator and the thread that runs it.
+// Failure-rate rules: their config, the pure fire/resolve decision, the leader-only
+// evaluator (counts and state kept by store::rule_store) and the thread that runs it.
 #pragma once
 
 #include <dlrd/common/background_loop.hpp>
 #include <dlrd/config/yaml.hpp>
+#include <dlrd/store/rule_rounds.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace dlrd::store {
-
-class leader_session;
+namespace dlrd::alert {
 
 /// What a rule compares with its threshold.
 enum class rate_threshold {
@@ -67,6 +66,27 @@ void parse(config::section& entry, rate_rule& out);
 /// Checks that names are unique. Errors carry key paths such as `alerts.rules[1].window`.
 void parse_rules(config::section& alerts, std::vector<rate_rule>& out);
 
+/// The rule's `group_by` as written in the config: none, country, provider, country_provider.
+const char* group_by_name(const rate_rule& rule);
+/// The config key that sets a threshold of this kind (failed_share_above, ..., silent_for).
+const char* threshold_key(rate_threshold kind);
+
+/// The store query that counts `rule`'s window.
+store::window_query window_of(const rate_rule& rule);
+
+/// One round's decision for one group: a pure function of the counts and the state.
+struct decision {
+  double share = 0;        ///< the share compared with the threshold (silence: the reports' count)
+  std::int64_t counted = 0;  ///< what the share was taken of: failed, pending or reports
+  bool now_firing = false;
+};
+decision decide(const rate_rule& rule, const store::window_counts& counts, bool was_firing);
+
+/// The notice for a group's move into (`d.now_firing`) or out of the firing state: the
+/// group's country and provider for the sinks' fields, and the details the formats read.
+store::rule_notice notice_for(const rate_rule& rule, const std::string& group_key, const store::window_counts& counts,
+                              const decision& d);
+
 /// A group's move into or out of the firing state in one evaluation.
 struct rule_transition {
   std::string rule;
@@ -89,41 +109,17 @@ struct rule_evaluation {
   std::map<std::string, std::int64_t> firing;
 };
 
-/// A group currently firing, as stored in dlr_rule_state.
-struct firing_group {
-  std::string rule;
-  std::string group_key;
-  std::string since;  ///< ISO 8601, UTC
-  double last_share = 0;
-  std::int64_t last_failed = 0;
-  std::int64_t last_total = 0;
-};
-
-/// Every firing group in the database at `url`, ordered by rule and group. Thread-safe
-/// (opens its own connection).
-std::vector<firing_group> currently_firing(const std::string& url);
-
-/// Evaluates rate rules in SQL over sms_logs and keeps dlr_rule_state; only the leader works.
+/// Evaluates rate rules over sms_logs and keeps dlr_rule_state; only the leader works.
 ///
-/// Leadership: the first evaluate_once() that can takes the session advisory lock
-/// `rule_leader_lock_key` on the evaluator's own connection and keeps it for as long as
-/// that connection lives (a sticky leader; no flapping between instances). When the
+/// Leadership: the first evaluate_once() that can takes the store's sticky session lock
+/// (store::rule_store) and keeps it for as long as that connection lives. When the
 /// connection breaks the lock goes with it, the evaluator reconnects on the next call and
 /// competes again, so another instance takes over within one interval. Each rule's state
-/// change and its notices are one transaction, with the state rows locked, so even two
-/// evaluators that both believed they lead could not notify twice.
-///
-/// Time is the database's now(), one clock for every instance.
+/// change and its notices are one transaction (store::rule_round).
 /// Not thread-safe: use one evaluator from one thread (rule_runner does).
 class rule_evaluator {
  public:
-  /// Fixed key of the advisory lock that elects the leader ("dlrdrule").
-  static constexpr std::int64_t rule_leader_lock_key = 0x646c7264'72756c65;
-
   rule_evaluator(std::vector<rate_rule> rules, std::string url);
-  ~rule_evaluator();
-  rule_evaluator(const rule_evaluator&) = delete;
-  rule_evaluator& operator=(const rule_evaluator&) = delete;
 
   /// Evaluates every rule once if this evaluator is (or becomes) the leader. Throws on
   /// database errors; the connection is dropped then (releasing the lock) and remade on
@@ -131,17 +127,17 @@ class rule_evaluator {
   rule_evaluation evaluate_once();
 
   /// Replaces the rules (e.g. after a config reload); takes effect on the next evaluation.
-  void set_rules(std::vector<rate_rule> rules);
+  void set_rules(std::vector<rate_rule> rules) { rules_ = std::move(rules); }
   const std::vector<rate_rule>& rules() const { return rules_; }
 
   /// True while this evaluator's connection holds the leader lock.
-  bool leader() const;
+  bool leader() const { return store_.leader(); }
 
  private:
   std::vector<rule_transition> evaluate_rule(const rate_rule& rule);
 
   std::vector<rate_rule> rules_;
-  std::unique_ptr<leader_session> session_;
+  store::rule_store store_;
 };
 
 /// Runs a rule_evaluator on its own thread every min(rule intervals), logging transitions
@@ -178,4 +174,7 @@ class rule_runner {
   background_loop loop_;  // last: stopped before the members its rounds use go
 };
 
-}  // namespace dlrd::store
+/// "1h", "30m", "15s" or "250ms": how durations read in notices and logs.
+std::string format_duration(std::chrono::milliseconds d);
+
+}  // namespace dlrd::alert

@@ -1,5 +1,5 @@
 // The `alerts.rules` config: defaults, every key of an entry, and errors with key paths.
-#include <dlrd/store/rules.hpp>
+#include <dlrd/alert/rules.hpp>
 
 #include <gtest/gtest.h>
 
@@ -7,15 +7,15 @@
 
 namespace {
 
-using dlrd::store::rate_rule;
-using dlrd::store::rate_threshold;
+using dlrd::alert::rate_rule;
+using dlrd::alert::rate_threshold;
 
 /// Loads `text` and returns the rules (starting from the defaults, as the app does).
 std::vector<rate_rule> load(const std::string& text) {
-  std::vector<rate_rule> rules = dlrd::store::default_rate_rules();
+  std::vector<rate_rule> rules = dlrd::alert::default_rate_rules();
   dlrd::config::load_string(text, "test.yaml", [&](dlrd::config::section& root) {
     if (auto a = root.child("alerts")) {
-      dlrd::store::parse_rules(*a, rules);
+      dlrd::alert::parse_rules(*a, rules);
       a->finish();
     }
   });

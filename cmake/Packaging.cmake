@@ -8,6 +8,8 @@ include(GNUInstallDirs)
 install(FILES config/dlrd.reference.yaml config/dlrd.minimal.yaml README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES packaging/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# lintian overrides, each with the reason in a comment above it.
+install(FILES packaging/deb/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME dlrd)
 install(DIRECTORY sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/sql FILES_MATCHING PATTERN "*.sql")
 install(FILES mixin/dlrd.rules.yaml mixin/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/prometheus)
 # dlrd.8 is printed by the built binary (`dlrd help --man`: the same texts as --help), and it
@@ -57,10 +59,13 @@ install(CODE [[
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME dlrd)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "dlrd maintainers <dlrd@localhost>")
+# The project has no mail host of its own yet: .invalid (RFC 2606) says so honestly.
+set(CPACK_PACKAGE_CONTACT "dlrd maintainers <maintainers@dlrd.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "SMS delivery report daemon: durable HTTP intake, PostgreSQL state")
-set(CPACK_PACKAGE_DESCRIPTION "dlrd receives SMS delivery reports over HTTP, acknowledges each callback \
-once it is durable in a local spool, and keeps every message's delivery state in PostgreSQL.")
+# The extended description (CPack puts the summary above it), wrapped at 80 columns.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "dlrd receives SMS delivery reports over HTTP, acknowledges each callback
+once it is durable in a local spool, and keeps every message's delivery
+state in PostgreSQL.")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # dlrd_<version>_amd64.deb
@@ -74,7 +79,7 @@ set(dlrd_depends
     "libc6 (>= 2.34)" "libgcc-s1 (>= 3.0)" "libstdc++6 (>= 12)"
     "libfmt9 (>= 9.1.0)" "libspdlog1.10 (>= 1:1.10.0)" "libyaml-cpp0.7 (>= 0.7.0)"
     "libpqxx-6.4 (>= 6.4.5)" "libpq5 (>= 15)" "libphonenumber8 (>= 8.12)" "libssl3 (>= 3.0.0)" libsystemd0
-    adduser)
+    adduser "init-system-helpers (>= 1.54)")
 # A sanitizer build (the test suite packages its ASan tree too) links GCC 12's runtimes.
 if(DLRD_SANITIZE MATCHES "address" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND dlrd_depends libasan8)

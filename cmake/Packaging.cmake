@@ -12,6 +12,7 @@ install(FILES packaging/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES packaging/deb/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME dlrd)
 install(DIRECTORY sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/sql FILES_MATCHING PATTERN "*.sql")
 install(FILES mixin/dlrd.rules.yaml mixin/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/prometheus)
+install(FILES mixin/dlrd.dashboard.json DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/grafana)
 # dlrd.8 is printed by the built binary (`dlrd help --man`: the same texts as --help), and it
 # and the Debian changelog are installed gzip -9n compressed, as Debian policy asks.
 install(CODE "set(dlrd_binary \"$<TARGET_FILE:dlrd>\")

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages dlrd builds and tests with (skips apt when all are present).
 #   scripts/install-deps.sh [--test]   --test adds what the test suite, the fuzzers, the
 #                                      dashboard's browser test (chromium) and the promtool
-#                                      checks (prometheus: rules and /metrics) and the .deb check (lintian) need
+#                                      checks (prometheus: rules and /metrics), the .deb check
+#                                      (lintian) and the Grafana dashboard check (jq) need
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config ccache
@@ -10,7 +11,7 @@ pkgs=(build-essential cmake ninja-build pkg-config ccache
       libssl-dev libsystemd-dev libphonenumber-dev
       postgresql-15 postgresql-client-15 curl)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian)
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian jq)
 fi
 
 missing=()

@@ -40,6 +40,7 @@ unit=$(grep -E '^(/usr)?/lib/systemd/system/dlrd\.service$' "$tmp/files" || true
   echo /usr/share/dlrd/prometheus/dlrd.rules.yaml
   echo /usr/share/dlrd/prometheus/README.md
   echo /usr/share/lintian/overrides/dlrd
+  echo /usr/share/dlrd/grafana/dlrd.dashboard.json
   echo /usr/share/doc/dlrd/dlrd.minimal.yaml
   echo /usr/share/doc/dlrd/dlrd.reference.yaml
   for f in "$source"/sql/*.sql; do echo "/usr/share/dlrd/sql/$(basename "$f")"; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages dlrd builds and tests with (skips apt when all are present).
 #   scripts/install-deps.sh [--test]   --test adds what the test suite, the fuzzers, the
-#                                      dashboard's browser test (chromium) and the promtool
+#                                      dashboard's browser test (chromium), the promtool
 #                                      checks (prometheus: rules and /metrics), the .deb check
 #                                      (lintian) and the Grafana dashboard check (jq) need
 set -euo pipefail

@@ -1,6 +1,7 @@
 // Command line parsing and the small commands; `serve` lives in serve.cpp.
 #include <dlrd/app/app.hpp>
 
+#include "endpoints_cmd.hpp"
 #include "logging.hpp"
 #include "quarantine_cmd.hpp"
 #include <dlrd/app/config.hpp>
@@ -72,6 +73,14 @@ const std::map<std::string, command>& commands() {
                       "  convergence, failure notices) and mark them replayed. Those that still do not decode\n"
                       "  stay pending, with the reason. --dry-run writes nothing. Safe while dlrd runs; run it\n"
                       "  again after an interruption. Exit 0: all replayed; 3: some still undecodable."}},
+      {"endpoints", {"dlrd endpoints [--config FILE] [--base-url URL] [--reveal]",
+                     "Print the webhook URLs to give each gateway, and what each one checks.",
+                     "Print one line per configured webhook: its profile, the URL to paste into the gateway's\n"
+                     "delivery report (callback) field, and the checks it makes (token, signature, allowlist...);\n"
+                     "and the API routes with api.auth. --base-url is the scheme and host the gateways reach\n"
+                     "(default: the listen address, which a reverse proxy usually hides). A token in the path or\n"
+                     "query prints as {token} unless --reveal, which prints the first configured secret\n"
+                     "URL-encoded (mind the terminal's scrollback)."}},
       {"profiles", {"dlrd profiles [NAME]",
                  "Print the built-in provider profiles (or one) as YAML.",
                     "Print the built-in provider profiles (smspm, twilio, vonage, sinch, infobip, kannel,\n"
@@ -174,6 +183,7 @@ struct options {
   std::optional<std::string> days;    // report
   std::optional<std::string> format;  // report
   quarantine_options quarantine;
+  endpoints_options endpoints;
   std::vector<std::string> positional;
   bool help = false;
   bool man = false;  // help --man
@@ -198,7 +208,8 @@ std::optional<options> parse_options(const std::string& name, int argc, char** a
       return std::string(argv[++i]);
     };
     const bool is_switch = a == "--help" || a == "-h" || a == "--man" ||
-                           (name == "quarantine" && (a == "--all" || a == "--dry-run"));
+                           (name == "quarantine" && (a == "--all" || a == "--dry-run")) ||
+                           (name == "endpoints" && a == "--reveal");
     if (is_switch && inline_value) {
       std::fprintf(stderr, "dlrd %s: %s takes no value\n", name.c_str(), a.c_str());
       return std::nullopt;
@@ -219,6 +230,12 @@ std::optional<options> parse_options(const std::string& name, int argc, char** a
       auto v = value(a.c_str());
       if (!v) return std::nullopt;
       (a == "--days" ? o.days : o.format) = *v;
+    } else if (name == "endpoints" && a == "--reveal") {
+      o.endpoints.reveal = true;
+    } else if (name == "endpoints" && a == "--base-url") {
+      auto v = value("--base-url");
+      if (!v) return std::nullopt;
+      o.endpoints.base_url = *v;
     } else if (name == "quarantine" && (a == "--all" || a == "--dry-run")) {
       (a == "--all" ? o.quarantine.all : o.quarantine.dry_run) = true;
     } else if (name == "quarantine" && (a == "--provider" || a == "--id" || a == "--limit")) {
@@ -365,6 +382,10 @@ int run_cli(int argc, char** argv) {
   auto config = load(opts->config);
   if (!config) return 1;
 
+  if (name == "endpoints") {
+    std::fputs(describe_endpoints(*config, opts->endpoints).c_str(), stdout);
+    return 0;
+  }
   if (name == "check-config") {
     for (const auto& w : exposure_warnings(*config)) std::fprintf(stderr, "warning: %s\n", w.c_str());
     std::printf("%s: configuration is valid\n", opts->config.c_str());

@@ -138,4 +138,38 @@ TEST(cli_check_config, config_errors_reach_the_operator_with_file_and_line) {
   EXPECT_TRUE(contains(r.out, "cannot read config file: Is a directory")) << r.out;
 }
 
+TEST(cli_endpoints, prints_each_webhook_url_to_paste_with_its_checks) {
+  auto file = write_config("endpoints",
+                           "listen:\n  address: 127.0.0.1\n  port: 8443\n"
+                           "webhooks:\n"
+                           "  - profile: smspm\n    path: /dlr/{token}/smspm\n    auth: {token: {values: [\"a/b+c%d\"]}}\n"
+                           "  - profile: kannel\n    auth:\n      token: {values: [k1]}\n      ip: {allow: [10.0.0.0/8]}\n"
+                           "  - profile: twilio\n    auth: {twilio: {auth_tokens: [t], public_base_url: "
+                           "\"https://dlr.example.com\"}}\n"
+                           "api:\n  auth: {bearer: [reader]}\n");
+  auto r = dlrd("endpoints --config " + file);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "http://127.0.0.1:8443/dlr/{token}/smspm")) << r.out;
+  EXPECT_TRUE(contains(r.out, "token (path)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "http://127.0.0.1:8443/webhooks/kannel?token={token}")) << r.out;
+  EXPECT_TRUE(contains(r.out, "token (query token), ip allowlist (1)")) << r.out;
+  // Twilio signs the URL it called: its public base is the one to paste.
+  EXPECT_TRUE(contains(r.out, "https://dlr.example.com/webhooks/twilio ")) << r.out;
+  EXPECT_TRUE(contains(r.out, " twilio signature\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "http://127.0.0.1:8443/v1/... and /dashboard ")) << r.out;
+  EXPECT_TRUE(contains(r.out, " bearer\n")) << r.out;
+  EXPECT_FALSE(contains(r.out, "a/b+c")) << r.out;  // no secret without --reveal
+  EXPECT_FALSE(contains(r.out, "k1")) << r.out;
+
+  r = dlrd("endpoints --reveal --base-url=https://hooks.example.org/ --config=" + file);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "https://hooks.example.org/dlr/a%2Fb%2Bc%25d/smspm")) << r.out;
+  EXPECT_TRUE(contains(r.out, "https://hooks.example.org/webhooks/kannel?token=k1")) << r.out;
+  EXPECT_TRUE(contains(r.out, "https://hooks.example.org/webhooks/twilio")) << r.out;
+  EXPECT_FALSE(contains(r.out, "{token}")) << r.out;
+
+  EXPECT_EQ(dlrd("endpoints --reveal=yes --config " + file).code, 2);
+  EXPECT_EQ(dlrd("help endpoints").out, dlrd("endpoints --help").out);
+}
+
 }  // namespace

@@ -12,7 +12,7 @@
 #include <dlrd/metrics/metrics.hpp>
 #include <dlrd/spool/config.hpp>
 #include <dlrd/store/migrations.hpp>
-#include <dlrd/store/rules.hpp>
+#include <dlrd/alert/rules.hpp>
 #include <dlrd/report/codec.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/status/api.hpp>
@@ -469,8 +469,8 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   // Notices go out and rate rules run on connections of their own: never in the ingest path.
   live_alerts alerts(config.database, config.alerts, registry);
   alerts.start();
-  store::rule_runner rules(config.rules, db_url);
-  rules.on_round([&registry, known = std::set<std::string>{}](const store::rule_evaluation& round) mutable {
+  alert::rule_runner rules(config.rules, db_url);
+  rules.on_round([&registry, known = std::set<std::string>{}](const alert::rule_evaluation& round) mutable {
     auto firing = [&registry](const std::string& rule) -> metrics::gauge& {
       return registry.get_gauge("dlrd_rate_rules_firing",
                                 "Groups (all traffic, or one country) in which a rate rule is firing, by rule.",

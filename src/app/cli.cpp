@@ -84,8 +84,9 @@ const std::map<std::string, command>& commands() {
       {"profiles", {"dlrd profiles [NAME]",
                  "Print the built-in provider profiles (or one) as YAML.",
                     "Print the built-in provider profiles (smspm, twilio, vonage, sinch, infobip, kannel,\n"
-                    "jasmin, smpp, telnyx) as the YAML they are read from: a starting point for your own\n"
-                    "profile under `profiles:` (or `extends: <name>`). With NAME, only that profile."}},
+                    "jasmin, smpp, telnyx, bandwidth, plivo, messagebird, routee, clickatell) as the YAML\n"
+                    "they are read from: a starting point for your own profile under `profiles:` (or\n"
+                    "`extends: <name>`). With NAME, only that profile."}},
       {"help", {"dlrd help [COMMAND]",
                  "Print this overview, or one command's help (the same as `dlrd COMMAND --help`).",
                  "Without COMMAND: every command with a one-line description. With COMMAND: its usage\n"

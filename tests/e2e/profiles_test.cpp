@@ -86,6 +86,8 @@ const std::map<std::string, success_answer> answers = {
     {"telnyx", {"application/json", R"({"ok":true})"}},  {"smpp", {"application/json", R"({"ok":true})"}},
     {"twilio", {"text/plain", ""}},                      {"kannel", {"text/plain", "OK"}},
     {"jasmin", {"text/plain", "ACK/Jasmin"}},          {"bandwidth", {"application/json", R"({"ok":true})"}},
+    {"plivo", {"application/json", R"({"ok":true})"}},   {"messagebird", {"application/json", R"({"ok":true})"}},
+    {"routee", {"application/json", R"({"ok":true})"}},  {"clickatell", {"application/json", R"({"ok":true})"}},
 };
 
 long long count(const std::string& url, const std::string& sql) {

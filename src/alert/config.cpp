@@ -1,7 +1,7 @@
 // Parses and validates the `alerts` config section; the caller reports unknown top-level keys.
 #include <dlrd/alert/config.hpp>
 
-#include <dlrd/http/client.hpp>
+#include <dlrd/net/url.hpp>
 
 #include <algorithm>
 #include <set>
@@ -40,7 +40,7 @@ void parse_sink(config::section& s, sink_config& out) {
   if (http) {
     std::string why;
     if (out.url.empty()) s.error("url", "required for a " + out.type + " sink");
-    else if (!http::parse_url(out.url, why)) s.error("url", why);
+    else if (!net::parse_url(out.url, why)) s.error("url", why);
     if (out.connect_timeout > out.timeout) s.error("connect_timeout", "must not exceed timeout");
   } else {
     for (const char* key : {"url", "headers", "bearer_token", "bearer_token_file", "allow_private"}) {

@@ -2,7 +2,7 @@
 #include <dlrd/alert/dispatcher.hpp>
 
 #include <dlrd/alert/format.hpp>
-#include <dlrd/http/client.hpp>
+#include <dlrd/net/client.hpp>
 #include <dlrd/store/outbox.hpp>
 
 #include <spdlog/spdlog.h>
@@ -160,7 +160,7 @@ void dispatcher::impl::run(std::size_t index) {
 
 dispatcher::dispatcher(store::database_config db, alert_config config, dispatcher_options options)
     : dispatcher(db, config, {}, options) {
-  auto client = std::make_shared<const http::client>();
+  auto client = std::make_shared<const net::client>();
   for (const auto& sc : impl_->config.sinks) impl_->sinks.push_back(make_sink(sc, client));
   for (std::size_t i = 0; i < impl_->sinks.size(); ++i) impl_->counts.push_back(std::make_unique<atomic_counters>());
 }

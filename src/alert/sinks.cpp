@@ -1,7 +1,7 @@
 // The log sink (one structured line per notice) and the HTTP sinks (webhook JSON, Slack text).
 #include <dlrd/alert/sink.hpp>
 
-#include <dlrd/http/client.hpp>
+#include <dlrd/net/client.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -31,7 +31,7 @@ class log_sink final : public sink {
 // webhook and slack differ only in the body they build from a notice or a digest.
 class http_sink final : public sink {
  public:
-  http_sink(sink_config c, std::shared_ptr<const http::client> client)
+  http_sink(sink_config c, std::shared_ptr<const net::client> client)
       : config_(std::move(c)), client_(std::move(client)), slack_(config_.type == "slack") {}
   const sink_config& config() const override { return config_; }
   send_result send(const store::notice& n, const std::atomic<bool>* cancel) override {
@@ -43,7 +43,7 @@ class http_sink final : public sink {
 
  private:
   send_result post(std::string body, const std::atomic<bool>* cancel) {
-    http::post_request req;
+    net::post_request req;
     req.url = config_.url;
     req.body = std::move(body);
     req.headers = config_.headers;
@@ -55,13 +55,13 @@ class http_sink final : public sink {
     return {r.ok(), r.ok() ? std::string{} : r.describe()};
   }
   sink_config config_;
-  std::shared_ptr<const http::client> client_;
+  std::shared_ptr<const net::client> client_;
   bool slack_;
 };
 
 }  // namespace
 
-std::unique_ptr<sink> make_sink(const sink_config& config, std::shared_ptr<const http::client> client) {
+std::unique_ptr<sink> make_sink(const sink_config& config, std::shared_ptr<const net::client> client) {
   if (config.type == "log") return std::make_unique<log_sink>(config);
   return std::make_unique<http_sink>(config, std::move(client));
 }

@@ -21,9 +21,6 @@ namespace dlrd::auth::detail {
 std::optional<std::string> base64_decode(std::string_view text);
 /// Hexadecimal, either case, even length; std::nullopt otherwise.
 std::optional<std::string> hex_decode(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
-/// Without leading and trailing spaces and tabs (header values, list entries).
-std::string_view trim(std::string_view s);
 
 // --- digests and signatures (signatures.cpp) ---
 

@@ -4,6 +4,8 @@
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include "detail.hpp"
 
 #include <stdexcept>
@@ -33,7 +35,7 @@ ip_address from_asio(const asio_ip::address& a) {
 /// An X-Forwarded-For entry: an address, "[v6]" or "[v6]:port", or "v4:port" as some
 /// proxies write it.
 std::optional<ip_address> parse_forwarded(std::string_view entry) {
-  entry = trim(entry);
+  entry = text::trim(entry);
   if (entry.starts_with('[')) {
     auto close = entry.find(']');
     if (close == std::string_view::npos) return std::nullopt;
@@ -48,7 +50,7 @@ std::optional<ip_address> parse_forwarded(std::string_view entry) {
 }  // namespace
 
 std::optional<ip_address> parse_address(std::string_view text) {
-  text = trim(text);
+  text = text::trim(text);
   if (auto zone = text.find('%'); zone != std::string_view::npos) text = text.substr(0, zone);
   boost::system::error_code ec;
   auto a = asio_ip::make_address(std::string(text), ec);
@@ -57,7 +59,7 @@ std::optional<ip_address> parse_address(std::string_view text) {
 }
 
 std::optional<ip_network> parse_network(std::string_view text) {
-  text = trim(text);
+  text = text::trim(text);
   auto slash = text.find('/');
   if (slash == std::string_view::npos) {
     auto a = parse_address(text);
@@ -119,7 +121,7 @@ std::optional<ip_address> client_address(const ip_address& peer, const std::vect
   for (auto header : forwarded_for) {
     while (!header.empty()) {
       auto comma = header.find(',');
-      auto entry = trim(header.substr(0, comma));
+      auto entry = text::trim(header.substr(0, comma));
       if (!entry.empty()) hops.push_back(entry);
       header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
     }

@@ -1,9 +1,8 @@
 // Request-targets with their secrets blanked, for logs and metrics.
 #include <dlrd/auth/auth.hpp>
 
-#include <dlrd/decode/form.hpp>
-
-#include "detail.hpp"
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 namespace dlrd::auth {
 
@@ -14,11 +13,11 @@ constexpr std::string_view secret_names[] = {"token",     "key",       "api_key"
                                              "signature", "password",  "access_token", "auth_token"};
 
 bool is_secret(std::string_view raw_name, const auth_config& config) {
-  auto decoded = decode::percent_decode(raw_name, true);
+  auto decoded = text::percent_decode(raw_name, true);
   std::string_view name = decoded ? std::string_view(*decoded) : raw_name;
-  if (config.token && detail::iequals(name, config.token->query_param)) return true;
+  if (config.token && text::iequals(name, config.token->query_param)) return true;
   for (auto s : secret_names) {
-    if (detail::iequals(name, s)) return true;
+    if (text::iequals(name, s)) return true;
   }
   return false;
 }
@@ -28,7 +27,7 @@ bool is_secret(std::string_view raw_name, const auth_config& config) {
 std::string redact_target(std::string_view target, const auth_config& config, int token_segment) {
   std::string out;
   out.reserve(target.size() + 16);
-  std::string_view path = decode::path_of(target);
+  std::string_view path = text::path_of(target);
   if (token_segment < 0) {
     out.append(path);
   } else {
@@ -45,9 +44,9 @@ std::string redact_target(std::string_view target, const auth_config& config, in
       path.remove_prefix(slash + 1);
     }
   }
-  if (target.size() == decode::path_of(target).size()) return out;
+  if (target.size() == text::path_of(target).size()) return out;
   out.push_back('?');
-  std::string_view query = decode::query_of(target);
+  std::string_view query = text::query_of(target);
   for (bool first = true; ; first = false) {
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);

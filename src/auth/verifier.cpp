@@ -1,7 +1,8 @@
 // Runs an endpoint's configured checks on a request: every one, whatever fails first.
 #include <dlrd/auth/auth.hpp>
 
-#include <dlrd/decode/form.hpp>
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 #include "detail.hpp"
 
@@ -31,10 +32,10 @@ bool matches_any(std::string_view presented, const std::vector<std::string>& sec
 /// The credentials of `Authorization: <scheme> <credentials>` (scheme case-insensitive, RFC 9110);
 /// empty when the header is absent or uses another scheme.
 std::string_view authorization(const request& req, std::string_view scheme) {
-  auto value = detail::trim(header(req, "Authorization"));
+  auto value = text::trim(header(req, "Authorization"));
   auto space = value.find(' ');
-  if (space == std::string_view::npos || !detail::iequals(value.substr(0, space), scheme)) return {};
-  return detail::trim(value.substr(space + 1));
+  if (space == std::string_view::npos || !text::iequals(value.substr(0, space), scheme)) return {};
+  return text::trim(value.substr(space + 1));
 }
 
 enum class freshness { fresh, stale, malformed };
@@ -87,7 +88,7 @@ struct verifier::impl {
     std::string from_query;
     std::string_view presented = in.path_token;
     if (presented.empty()) {
-      auto fields = decode::parse_form(decode::query_of(in.req.target()));
+      auto fields = text::parse_form(text::query_of(in.req.target()));
       if (!fields) {
         f.emplace_back("token: malformed query string");
         return;
@@ -121,7 +122,7 @@ struct verifier::impl {
   /// endpoint's token parameter, whose value the token check fixes to a configured secret.
   bool reads_unsigned_query(const check_input& in) const {
     if (!in.reads.query) return false;
-    auto fields = decode::parse_form(decode::query_of(in.req.target()));
+    auto fields = text::parse_form(text::query_of(in.req.target()));
     if (!fields) return true;
     const bool token_in_query = config.token && in.path_token.empty();
     return std::any_of(fields->begin(), fields->end(),
@@ -133,8 +134,8 @@ struct verifier::impl {
       f.emplace_back("hmac: query string read as report data but not signed");
       return;
     }
-    auto signature = detail::trim(header(in.req, c.header));
-    auto timestamp = c.timestamp_header.empty() ? std::string_view{} : detail::trim(header(in.req, c.timestamp_header));
+    auto signature = text::trim(header(in.req, c.header));
+    auto timestamp = c.timestamp_header.empty() ? std::string_view{} : text::trim(header(in.req, c.timestamp_header));
     if (signature.empty()) {
       f.emplace_back("hmac: missing signature");
       return;
@@ -170,7 +171,7 @@ struct verifier::impl {
   }
 
   static void check_twilio(const twilio_config& c, const check_input& in, failures& f) {
-    auto signature = detail::trim(header(in.req, "X-Twilio-Signature"));
+    auto signature = text::trim(header(in.req, "X-Twilio-Signature"));
     if (signature.empty()) {
       f.emplace_back("twilio: missing signature");
       return;
@@ -190,7 +191,7 @@ struct verifier::impl {
       return;
     }
     if (in.reads.body == decode::reading::body_as::form) {
-      auto fields = decode::parse_form(in.req.body());
+      auto fields = text::parse_form(in.req.body());
       if (!fields) {
         f.emplace_back("twilio: malformed form body");
         return;
@@ -210,7 +211,7 @@ struct verifier::impl {
 
   /// Twilio's scheme for a JSON body: the URL Twilio signs carries bodySHA256=<hex SHA-256>.
   static bool body_sha256_matches(const request& req) {
-    auto fields = decode::parse_form(decode::query_of(req.target()));
+    auto fields = text::parse_form(text::query_of(req.target()));
     if (!fields) return false;
     auto it = std::find_if(fields->begin(), fields->end(), [](const auto& kv) { return kv.first == "bodySHA256"; });
     if (it == fields->end()) return false;
@@ -224,8 +225,8 @@ struct verifier::impl {
       f.emplace_back("telnyx: query string read as report data but not signed");
       return;
     }
-    auto signature = detail::trim(header(in.req, "telnyx-signature-ed25519"));
-    auto timestamp = detail::trim(header(in.req, "telnyx-timestamp"));
+    auto signature = text::trim(header(in.req, "telnyx-signature-ed25519"));
+    auto timestamp = text::trim(header(in.req, "telnyx-timestamp"));
     if (signature.empty()) {
       f.emplace_back("telnyx: missing signature");
       return;

@@ -1,10 +1,11 @@
 // YAML section reader: typed reads with key-path errors and unknown-key detection.
 #include <dlrd/config/yaml.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -58,11 +59,8 @@ std::string join(const std::string& path, std::string_view key) {
 
 int line_of(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
+/// A duration or size without surrounding white space, as std::isspace defines it.
+constexpr std::string_view trim(std::string_view s) { return text::trim(s, text::c_space); }
 
 }  // namespace
 
@@ -329,7 +327,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   double v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || v < 0) return std::nullopt;
-  std::string unit = trim(std::string_view(p, s.data() + s.size() - p));
+  auto unit = trim(std::string_view(p, s.data() + s.size() - p));
   double ms = 0;
   if (unit == "ms") ms = v;
   else if (unit == "s" || unit.empty()) ms = v * 1000;
@@ -346,7 +344,7 @@ std::optional<std::size_t> parse_size(std::string_view text) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc()) return std::nullopt;
-  std::string unit = trim(std::string_view(p, s.data() + s.size() - p));
+  auto unit = trim(std::string_view(p, s.data() + s.size() - p));
   std::uint64_t mul = 1;
   if (unit.empty() || unit == "B") mul = 1;
   else if (unit == "KiB" || unit == "K" || unit == "KB" || unit == "k") mul = 1ull << 10;

@@ -2,8 +2,9 @@
 // SMPP receipt, single or batched) into delivery reports, as one profile describes it.
 #include <dlrd/decode/profile.hpp>
 
-#include <dlrd/decode/form.hpp>
 #include <dlrd/report/time.hpp>
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -20,12 +21,11 @@ using json = nlohmann::json;
 // Beyond this a "price" is not a price; it also keeps fixed-point text short.
 constexpr double max_cost = 1e12;
 
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
+using text::lower;
+using text::parse_form;
+
+/// A gateway's value without surrounding blanks and line ends.
+constexpr std::string_view trim(std::string_view s) { return text::trim(s, text::blanks_and_line_ends); }
 
 /// C0 controls, DEL, and the UTF-8 encoded C1 controls (U+0080..U+009F): none belong in an
 /// identifier, and NUL cannot be stored in a PostgreSQL text column at all.
@@ -103,13 +103,6 @@ std::string fixed_text(double v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
   if (ec != std::errc()) return {};
   return std::string(buf, end);
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-  return out;
 }
 
 /// A lower-cased word against a lower-cased pattern: equal, or "x*" a prefix of it.

@@ -1,6 +1,8 @@
 // Profiles from YAML: the operator's `profiles:` section and the built-in ones embedded in the binary.
 #include <dlrd/decode/profile.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <charconv>
 
 namespace dlrd::decode {
@@ -40,12 +42,6 @@ bool parse_offset(std::string_view text, int& minutes) {
   return true;
 }
 
-std::string lower(std::string_view s) {
-  std::string out;
-  for (char c : s) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  return out;
-}
-
 /// `statuses:` and `error_statuses:`: lower-cased key → canonical status, in file order.
 std::vector<std::pair<std::string, report::status>> status_table(config::section& s, std::string_view key) {
   std::vector<std::pair<std::string, std::string>> words;
@@ -57,7 +53,7 @@ std::vector<std::pair<std::string, report::status>> status_table(config::section
       s.error(key, "'" + word + "' maps to '" + name + "'; use pending, delivered, undelivered, rejected or expired");
       continue;
     }
-    table.emplace_back(lower(word), *st);
+    table.emplace_back(text::lower(word), *st);
   }
   return table;
 }
@@ -78,7 +74,7 @@ void read_rules(config::section& s, std::string_view key, std::string_view defau
     if (r.field.empty()) item.error("field", "an event rule needs a field path");
     if (values.empty()) item.error("values", "an event rule needs at least one value");
     if (r.reason.empty()) item.error("reason", "the reason may not be empty");
-    for (const auto& v : values) r.values.push_back(lower(v));
+    for (const auto& v : values) r.values.push_back(text::lower(v));
     out.push_back(std::move(r));
   }
 }
@@ -162,7 +158,7 @@ void parse_profile(config::section& s, profile& out) {
     std::vector<std::string> words;
     s.read_list("status_error_codes", words);
     out.status_error_codes.clear();
-    for (const auto& w : words) out.status_error_codes.push_back(lower(w));
+    for (const auto& w : words) out.status_error_codes.push_back(text::lower(w));
   }
   if (auto e = s.child("events")) {
     // An extending profile's rules add to the base's.

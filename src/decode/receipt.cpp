@@ -2,6 +2,7 @@
 #include <dlrd/decode/profile.hpp>
 
 #include <dlrd/report/time.hpp>
+#include <dlrd/text/ascii.hpp>
 
 #include <chrono>
 
@@ -13,19 +14,11 @@ std::optional<smpp_receipt> parse_smpp_receipt(std::string_view text) {
                                               "stat:", "err:", "text:"};
   smpp_receipt r;
   bool any = false;
-  auto lower_eq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-      if (c != b[i]) return false;
-    }
-    return true;
-  };
   std::size_t i = 0;
   while (i < text.size()) {
     std::string_view key;
     for (auto k : keys) {
-      if (i + k.size() <= text.size() && lower_eq(text.substr(i, k.size()), k)) {
+      if (i + k.size() <= text.size() && text::iequals(text.substr(i, k.size()), k)) {
         key = k;
         break;
       }

@@ -1,6 +1,8 @@
 // Gateway status words → canonical status: the vocabulary SMS gateways actually use.
 #include <dlrd/decode/decode.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <array>
 #include <utility>
 
@@ -25,19 +27,12 @@ constexpr std::array<std::pair<std::string_view, status>, 25> words{{
     {"unknown", status::pending},
 }};
 
-constexpr bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 }  // namespace
 
 std::optional<report::status> map_status_word(std::string_view raw) {
-  while (!raw.empty() && is_space(raw.front())) raw.remove_prefix(1);
-  while (!raw.empty() && is_space(raw.back())) raw.remove_suffix(1);
+  raw = text::trim(raw, text::blanks_and_line_ends);
   for (const auto& [word, st] : words) {
-    if (word.size() != raw.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < word.size() && same; ++i) same = lower(raw[i]) == word[i];
-    if (same) return st;
+    if (text::iequals(raw, word)) return st;
   }
   return std::nullopt;
 }

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-namespace dlrd::http { class client; }
+namespace dlrd::net { class client; }
 
 namespace dlrd::alert {
 
@@ -29,6 +29,6 @@ class sink {
 };
 
 /// The sink for `config.type`; http sinks share `client` (thread-safe).
-std::unique_ptr<sink> make_sink(const sink_config& config, std::shared_ptr<const http::client> client);
+std::unique_ptr<sink> make_sink(const sink_config& config, std::shared_ptr<const net::client> client);
 
 }  // namespace dlrd::alert

@@ -3,7 +3,8 @@
 #pragma once
 
 #include <dlrd/auth/auth.hpp>
-#include <dlrd/decode/form.hpp>
+#include <dlrd/text/media_type.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -50,8 +51,8 @@ inline decode::reading reading_for(unsigned encodings, const request& req) {
   auto content_type = req.find(http::field::content_type);
   decode::callback_input in;
   in.get = req.method() == http::verb::get;
-  in.media_type = decode::media_type_of(content_type == req.end() ? std::string_view{} : content_type->value(), lowered);
-  in.query = decode::query_of(req.target());
+  in.media_type = text::media_type_of(content_type == req.end() ? std::string_view{} : content_type->value(), lowered);
+  in.query = text::query_of(req.target());
   in.body = req.body();
   return decode::reading_of(p, in);
 }

@@ -1,6 +1,6 @@
 // The webhook client's deadline holds while a name lookup hangs: this test binary replaces
 // getaddrinfo with one that blocks on one chosen name until the test lets it go.
-#include <dlrd/http/client.hpp>
+#include <dlrd/net/client.hpp>
 
 #include <gtest/gtest.h>
 
@@ -63,8 +63,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-dlrd::http::post_request hanging_request() {
-  dlrd::http::post_request r;
+dlrd::net::post_request hanging_request() {
+  dlrd::net::post_request r;
   r.url = "http://" + std::string(hanging_name) + ":9/hook";
   r.body = "{}";
   r.connect_timeout = std::chrono::milliseconds(200);
@@ -72,8 +72,8 @@ dlrd::http::post_request hanging_request() {
   return r;
 }
 
-TEST(alert_client, a_hanging_name_lookup_ends_at_the_callers_deadline) {
-  dlrd::http::client client;
+TEST(net_client, a_hanging_name_lookup_ends_at_the_callers_deadline) {
+  dlrd::net::client client;
   auto start = clock_type::now();
   auto result = client.post(hanging_request());
   auto took = clock_type::now() - start;
@@ -84,8 +84,8 @@ TEST(alert_client, a_hanging_name_lookup_ends_at_the_callers_deadline) {
   release_and_drain();
 }
 
-TEST(alert_client, a_cancel_ends_a_hanging_name_lookup) {
-  dlrd::http::client client;
+TEST(net_client, a_cancel_ends_a_hanging_name_lookup) {
+  dlrd::net::client client;
   std::atomic<bool> cancel{true};
   auto start = clock_type::now();
   auto result = client.post(hanging_request(), &cancel);
@@ -94,8 +94,8 @@ TEST(alert_client, a_cancel_ends_a_hanging_name_lookup) {
   release_and_drain();
 }
 
-TEST(alert_client, hanging_lookups_are_bounded_and_later_posts_fail_at_once) {
-  dlrd::http::client client;
+TEST(net_client, hanging_lookups_are_bounded_and_later_posts_fail_at_once) {
+  dlrd::net::client client;
   auto request = hanging_request();
   request.connect_timeout = std::chrono::milliseconds(20);
   std::string last;

@@ -1,20 +1,9 @@
-// Form and query-string decoding.
-#include <dlrd/decode/form.hpp>
+// Percent-decoding, form and query-string fields, and the parts of a request-target.
+#include <dlrd/text/url.hpp>
 
-#include <algorithm>
+#include <dlrd/text/ascii.hpp>
 
-namespace dlrd::decode {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
+namespace dlrd::text {
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space) {
   std::string out;
@@ -58,22 +47,9 @@ std::string_view query_of(std::string_view target) {
   return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 }
 
-std::string_view media_type_of(std::string_view content_type, std::string& storage) {
-  auto t = content_type.substr(0, content_type.find(';'));
-  auto space = [](char c) { return c == ' ' || c == '\t'; };
-  while (!t.empty() && space(t.back())) t.remove_suffix(1);
-  while (!t.empty() && space(t.front())) t.remove_prefix(1);
-  if (std::none_of(t.begin(), t.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) return t;
-  storage.assign(t);
-  for (auto& c : storage) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return storage;
-}
-
 std::string_view path_of(std::string_view target) {
   auto q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
-}  // namespace dlrd::decode
+}  // namespace dlrd::text

@@ -1,38 +1,15 @@
-// A small outbound HTTP(S) POST client for alert sinks: timeouts, TLS verification, SSRF guard.
+// A small outbound HTTP(S) POST client for alert sinks: deadlines, TLS verification, the SSRF
+// guard (ssrf.hpp) on every resolved address.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
-namespace dlrd::http {
-
-/// An absolute http or https URL, split for the client.
-struct url {
-  bool tls = false;            ///< https
-  std::string host;            ///< lower-case name or IP literal (IPv6 without brackets)
-  std::uint16_t port = 80;
-  std::string target = "/";    ///< path and query, never empty
-
-  bool operator==(const url&) const = default;
-};
-
-/// Parses "http[s]://host[:port][/path][?query]" (a fragment is dropped). Refuses other
-/// schemes, user info ("user:pass@"), an empty host and a bad port; `error` says why.
-std::optional<url> parse_url(std::string_view text, std::string& error);
-
-/// Why a webhook may not connect to `ip` unless private addresses are allowed (SSRF guard):
-/// "loopback", "private", "link-local", "unique-local", "carrier-grade NAT", "unspecified",
-/// "multicast", "reserved", "documentation", ...; IPv4-mapped, IPv4-compatible and NAT64
-/// IPv6 addresses are judged by their IPv4 address. std::nullopt for a public address,
-/// and "not an IP address" for text that does not parse.
-std::optional<std::string> address_refusal(std::string_view ip);
+namespace dlrd::net {
 
 struct post_request {
   std::string url;
@@ -77,4 +54,4 @@ class client {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace dlrd::http
+}  // namespace dlrd::net

@@ -1,7 +1,12 @@
-// Outbound HTTP(S) POST for alert sinks: URL parsing, SSRF guard, TLS verification, deadlines.
+// Outbound HTTP(S) POST for alert sinks: name lookup with a deadline, the SSRF guard on every
+// address, TLS verification, one request and the answer's status line.
 #include <utility>  // GCC 12 needs it before Boost 1.74's awaitable.hpp
 
-#include <dlrd/http/client.hpp>
+#include <dlrd/net/client.hpp>
+
+#include <dlrd/net/url.hpp>
+
+#include "refusal.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,93 +27,20 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-// Asio's SSL implementation is compiled here, the only translation unit that uses it.
-#include <boost/asio/ssl/impl/src.hpp>
-
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
-namespace dlrd::http {
+namespace dlrd::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-bool in_v4(std::uint32_t a, std::uint32_t net, int bits) {
-  std::uint32_t mask = bits == 0 ? 0 : ~std::uint32_t{0} << (32 - bits);
-  return (a & mask) == (net & mask);
-}
-
-constexpr std::uint32_t v4(unsigned a, unsigned b, unsigned c, unsigned d) {
-  return (a << 24) | (b << 16) | (c << 8) | d;
-}
-
-std::optional<std::string> v4_refusal(std::uint32_t a) {
-  struct range { std::uint32_t net; int bits; const char* why; };
-  static constexpr std::array<range, 15> ranges{{
-      {v4(0, 0, 0, 0), 8, "unspecified"},
-      {v4(10, 0, 0, 0), 8, "private"},
-      {v4(100, 64, 0, 0), 10, "carrier-grade NAT"},
-      {v4(127, 0, 0, 0), 8, "loopback"},
-      {v4(169, 254, 0, 0), 16, "link-local"},
-      {v4(172, 16, 0, 0), 12, "private"},
-      {v4(192, 0, 0, 0), 24, "reserved"},
-      {v4(192, 0, 2, 0), 24, "documentation"},
-      {v4(192, 88, 99, 0), 24, "reserved"},
-      {v4(192, 168, 0, 0), 16, "private"},
-      {v4(198, 18, 0, 0), 15, "benchmarking"},
-      {v4(198, 51, 100, 0), 24, "documentation"},
-      {v4(203, 0, 113, 0), 24, "documentation"},
-      {v4(224, 0, 0, 0), 4, "multicast"},
-      {v4(240, 0, 0, 0), 4, "reserved"},  // includes the broadcast address
-  }};
-  for (const auto& r : ranges) {
-    if (in_v4(a, r.net, r.bits)) return std::string(r.why);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> refusal(const asio::ip::address& address) {
-  if (address.is_v4()) return v4_refusal(address.to_v4().to_uint());
-  auto b = address.to_v6().to_bytes();
-  auto embedded_v4 = [&] {
-    return v4(b[12], b[13], b[14], b[15]);
-  };
-  auto zero_prefix = [&](int n) { return std::all_of(b.begin(), b.begin() + n, [](auto x) { return x == 0; }); };
-  if (zero_prefix(16)) return "unspecified";
-  if (zero_prefix(15) && b[15] == 1) return "loopback";
-  if (zero_prefix(10) && b[10] == 0xff && b[11] == 0xff) {  // ::ffff:a.b.c.d, IPv4-mapped
-    auto why = v4_refusal(embedded_v4());
-    return why ? std::optional<std::string>("IPv4-mapped " + *why) : std::nullopt;
-  }
-  if (zero_prefix(12)) return "IPv4-compatible (deprecated)";  // ::a.b.c.d
-  if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
-      std::all_of(b.begin() + 4, b.begin() + 12, [](auto x) { return x == 0; })) {  // 64:ff9b::/96, NAT64
-    auto why = v4_refusal(embedded_v4());
-    return why ? std::optional<std::string>("NAT64 " + *why) : std::nullopt;
-  }
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "link-local";
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "site-local (deprecated)";
-  if ((b[0] & 0xfe) == 0xfc) return "unique-local";
-  if (b[0] == 0xff) return "multicast";
-  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return "documentation";
-  return std::nullopt;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 struct exchange_state {
   post_result result;
@@ -212,88 +144,6 @@ resolved resolve_before(const std::string& host, std::uint16_t port, clock::time
 }
 
 }  // namespace
-
-std::optional<url> parse_url(std::string_view text, std::string& error) {
-  url u;
-  auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    error = "expected an absolute http:// or https:// URL";
-    return std::nullopt;
-  }
-  auto scheme = lower(text.substr(0, scheme_end));
-  if (scheme == "https") u.tls = true;
-  else if (scheme != "http") {
-    error = "unsupported URL scheme '" + scheme + "' (use http or https)";
-    return std::nullopt;
-  }
-  u.port = u.tls ? 443 : 80;
-  auto rest = text.substr(scheme_end + 3);
-  if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-  auto authority_end = rest.find_first_of("/?");
-  auto authority = rest.substr(0, authority_end);
-  std::string target(authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end));
-  if (target.empty() || target.front() == '?') target.insert(target.begin(), '/');
-  u.target = target;
-  if (authority.find('@') != std::string_view::npos) {
-    error = "user info in the URL is not supported (use headers or bearer_token)";
-    return std::nullopt;
-  }
-  std::string_view host = authority;
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "unterminated IPv6 address in the URL";
-      return std::nullopt;
-    }
-    host = authority.substr(1, close - 1);
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        error = "unexpected text after the IPv6 address";
-        return std::nullopt;
-      }
-      port = after.substr(1);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) {
-    error = "the URL has no host";
-    return std::nullopt;
-  }
-  for (char c : host) {
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c))) {
-      error = "the URL's host contains spaces or control characters";
-      return std::nullopt;
-    }
-  }
-  for (char c : u.target) {
-    if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c))) {
-      error = "the URL's path contains spaces or control characters";
-      return std::nullopt;
-    }
-  }
-  if (!port.empty() || authority.ends_with(':')) {
-    unsigned value = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535) {
-      error = "bad port '" + std::string(port) + "' in the URL";
-      return std::nullopt;
-    }
-    u.port = static_cast<std::uint16_t>(value);
-  }
-  u.host = lower(host);
-  return u;
-}
-
-std::optional<std::string> address_refusal(std::string_view ip) {
-  beast::error_code ec;
-  auto address = asio::ip::make_address(std::string(ip), ec);
-  if (ec) return "not an IP address";
-  return refusal(address);
-}
 
 std::string post_result::describe() const {
   if (!error.empty()) return error;
@@ -412,4 +262,4 @@ post_result client::post(const post_request& request, const std::atomic<bool>* c
   return state.result;
 }
 
-}  // namespace dlrd::http
+}  // namespace dlrd::net

@@ -1,4 +1,0 @@
-// The single translation unit that compiles Asio's and Beast's implementation.
-#include <utility>
-#include <boost/asio/impl/src.hpp>
-#include <boost/beast/src.hpp>

@@ -20,7 +20,9 @@ const std::vector<migration>& embedded_migrations();
 
 /// Every repeatable function file shipped in sql/functions/, in name order. Each holds the
 /// current definition of the functions named after it (CREATE OR REPLACE), is applied
-/// after the numbered migrations, and again whenever its checksum changes.
+/// after the numbered migrations, and again whenever its checksum changes. A change that
+/// CREATE OR REPLACE cannot make (another return type, renamed parameters) needs a
+/// numbered migration that drops the old function first.
 const std::vector<migration>& embedded_functions();
 
 /// The files `migrate` and `check_schema` work from; tests pass edited copies.

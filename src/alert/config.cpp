@@ -2,6 +2,7 @@
 #include <dlrd/alert/config.hpp>
 
 #include <dlrd/net/url.hpp>
+#include <dlrd/text/ascii.hpp>
 
 #include <algorithm>
 #include <set>
@@ -14,8 +15,7 @@ bool has_line_break(const std::string& s) { return s.find_first_of("\r\n") != st
 
 bool valid_name(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.';
+    return text::is_alnum(c) || c == '-' || c == '_' || c == '.';
   });
 }
 
@@ -52,7 +52,7 @@ void parse_sink(config::section& s, sink_config& out) {
   }
   for (const auto& [name, value] : out.headers) {
     bool token_char = std::all_of(name.begin(), name.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      return text::is_alnum(c) || c == '-' || c == '_';
     });
     if (name.empty() || !token_char) s.error("headers", "bad header name '" + name + "'");
     else if (has_line_break(value)) s.error("headers", "the value of " + name + " contains a line break");

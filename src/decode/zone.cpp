@@ -2,6 +2,8 @@
 // system's tzdata (TZif files, RFC 8536), so that a local time converts DST-correctly.
 #include <dlrd/decode/profile.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -26,8 +28,7 @@ std::int64_t big_endian(const std::string& b, std::size_t at, std::size_t n) {
 bool valid_zone_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name.front() == '/' || name.find("..") != std::string_view::npos) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' || c == '_' ||
-           c == '-' || c == '+';
+    return text::is_alnum(c) || c == '/' || c == '_' || c == '-' || c == '+';
   });
 }
 

@@ -1,6 +1,8 @@
 // The instruments and the Prometheus text format 0.0.4 renderer.
 #include <dlrd/metrics/metrics.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -15,8 +17,7 @@ bool valid_name(std::string_view n, bool allow_colon) {
   if (n.empty()) return false;
   for (std::size_t i = 0; i < n.size(); ++i) {
     char c = n[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':') ||
-              (i > 0 && c >= '0' && c <= '9');
+    bool ok = text::is_alpha(c) || c == '_' || (allow_colon && c == ':') || (i > 0 && text::is_digit(c));
     if (!ok) return false;
   }
   return true;

@@ -1,4 +1,5 @@
-// ASCII text helpers: lower-casing, case-insensitive comparison, trimming and hex digits.
+// ASCII text helpers: character classes, lower-casing, case-insensitive comparison, trimming
+// and hex digits.
 // Locale-free on purpose: the words compared (schemes, header names, status words, units)
 // are ASCII, and a process-wide locale must not change what a gateway's report means.
 #pragma once
@@ -9,6 +10,10 @@
 namespace dlrd::text {
 
 constexpr bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+/// Letters and digits, ASCII only (names, tokens and paths are checked against these).
+constexpr bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
 
 /// 'A'..'Z' to 'a'..'z'; every other byte (UTF-8 included) unchanged.
 constexpr char lower(char c) { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -7,6 +7,13 @@ namespace {
 
 using namespace dlrd::text;
 
+TEST(text_ascii, character_classes_are_ascii_only) {
+  for (char c : {'a', 'z', 'A', 'Z'}) EXPECT_TRUE(is_alpha(c) && is_alnum(c) && !is_digit(c)) << c;
+  for (char c : {'0', '9'}) EXPECT_TRUE(is_digit(c) && is_alnum(c) && !is_alpha(c)) << c;
+  for (char c : {'@', '[', '`', '{', '/', ':', '-', '_', ' ', '\xC3', '\xA9'}) EXPECT_FALSE(is_alnum(c)) << c;
+  EXPECT_TRUE(is_upper('A') && is_upper('Z') && !is_upper('a') && !is_upper('@') && !is_upper('['));
+}
+
 TEST(text_ascii, lower_changes_ascii_letters_only) {
   EXPECT_EQ(lower("HTTPS://Example.COM/Path?Q=1"), "https://example.com/path?q=1");
   EXPECT_EQ(lower("DELIVRD-09_@[`{"), "delivrd-09_@[`{");

@@ -4,9 +4,9 @@
 #include <dlrd/decode/form.hpp>
 #include <dlrd/insights/stats.hpp>
 #include <dlrd/report/time.hpp>
+#include <dlrd/store/retry.hpp>
 
 #include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -130,7 +130,7 @@ std::optional<bad_parameter> read_window(const parameters& p, window_spec& w) {
   return std::nullopt;
 }
 
-using endpoint = stats_answer (*)(pqxx::connection&, const parameters&);
+using endpoint = stats_answer (*)(store::connection&, const parameters&);
 
 struct route {
   std::string_view name;
@@ -138,42 +138,42 @@ struct route {
   endpoint serve;
 };
 
-stats_answer daily(pqxx::connection& conn, const parameters& p) {
+stats_answer daily(store::connection& db, const parameters& p) {
   int days = 30;
   if (auto bad = read_int(p, "days", 1, max_days, days)) return bad_request(*bad);
-  return {200, to_json(query_daily(conn, days))};
+  return {200, to_json(query_daily(db, days))};
 }
 
 template <breakdown_by by>
-stats_answer breakdown(pqxx::connection& conn, const parameters& p) {
+stats_answer breakdown(store::connection& db, const parameters& p) {
   window_spec w;
   if (auto bad = read_window(p, w)) return bad_request(*bad);
-  return {200, to_json(query_breakdown(conn, by, w))};
+  return {200, to_json(query_breakdown(db, by, w))};
 }
 
-stats_answer coverage(pqxx::connection& conn, const parameters& p) {
+stats_answer coverage(store::connection& db, const parameters& p) {
   window_spec w;
   std::chrono::seconds after = std::chrono::hours(24);
   if (auto bad = read_duration(p, "after", std::chrono::seconds(0), after)) return bad_request(*bad);
   if (auto bad = read_window(p, w)) return bad_request(*bad);
-  return {200, to_json(query_coverage(conn, after, w))};
+  return {200, to_json(query_coverage(db, after, w))};
 }
 
-stats_answer latency(pqxx::connection& conn, const parameters& p) {
+stats_answer latency(store::connection& db, const parameters& p) {
   window_spec w;
   if (auto bad = read_window(p, w)) return bad_request(*bad);
-  return {200, to_json(query_latency(conn, w))};
+  return {200, to_json(query_latency(db, w))};
 }
 
-stats_answer errors(pqxx::connection& conn, const parameters& p) {
+stats_answer errors(store::connection& db, const parameters& p) {
   window_spec w;
   int top = 5;
   if (auto bad = read_int(p, "top", 1, 100, top)) return bad_request(*bad);
   if (auto bad = read_window(p, w)) return bad_request(*bad);
-  return {200, to_json(query_error_codes(conn, w, top))};
+  return {200, to_json(query_error_codes(db, w, top))};
 }
 
-stats_answer rules(pqxx::connection& conn, const parameters&) { return {200, to_json(query_rules(conn))}; }
+stats_answer rules(store::connection& db, const parameters&) { return {200, to_json(query_rules(db))}; }
 
 const std::array<route, 8>& routes() {
   static const std::array<route, 8> all{{
@@ -219,7 +219,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   return std::chrono::seconds(total);
 }
 
-stats_answer answer_stats(pqxx::connection& conn, std::string_view path, std::string_view query_string) {
+stats_answer answer_stats(store::connection& db, std::string_view path, std::string_view query_string) {
   if (path.substr(0, stats_prefix.size()) != stats_prefix) return error_answer(404, "not a stats path");
   auto name = path.substr(stats_prefix.size());
   if (!name.empty() && name.back() == '/') name.remove_suffix(1);
@@ -227,14 +227,14 @@ stats_answer answer_stats(pqxx::connection& conn, std::string_view path, std::st
     if (r.name != name) continue;
     auto params = parameters::read(query_string, r.known);
     if (auto* bad = std::get_if<bad_parameter>(&params)) return bad_request(*bad);
-    return r.serve(conn, std::get<parameters>(params));
+    return r.serve(db, std::get<parameters>(params));
   }
   return error_answer(404, "unknown stats endpoint; known: daily, countries, providers, senders, coverage, "
                            "latency, errors, rules");
 }
 
 stats_service::stats_service(std::string url, std::chrono::seconds cache_for)
-    : url_(std::move(url)), cache_for_(cache_for) {
+    : url_(std::move(url)), cache_for_(cache_for), conn_(url_) {
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
 }
 stats_service::~stats_service() { stop(); }
@@ -291,7 +291,7 @@ void stats_service::answer_async(std::string path, std::string query_string,
 }
 
 void stats_service::work() {
-  std::unique_ptr<pqxx::connection> conn;  // this worker's own
+  store::connection conn(url_);  // this worker's own
   for (;;) {
     queued q;
     {
@@ -309,27 +309,22 @@ void stats_service::work() {
   }
 }
 
-stats_answer stats_service::answer_uncached(std::unique_ptr<pqxx::connection>& conn, std::string_view path,
+stats_answer stats_service::answer_uncached(store::connection& db, std::string_view path,
                                             std::string_view query_string) {
-  // A connection that broke since the last request is remade once; a second failure is an outage.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    try {
-      if (!conn) conn = std::make_unique<pqxx::connection>(url_);
-      return answer_stats(*conn, path, query_string);
-    } catch (const pqxx::broken_connection& e) {
-      conn.reset();
-      spdlog::warn("stats: database connection lost: {}", e.what());
-    } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() == "57014") return stats_answer{503, R"({"error":"stats query timed out"})", 30};
-      spdlog::error("stats: {} failed: {}", path, e.what());
-      return error_answer(500, "stats query failed");
-    } catch (const pqxx::failure& e) {
-      conn.reset();
-      spdlog::error("stats: {} failed: {}", path, e.what());
-      return error_answer(500, "stats query failed");
+  try {
+    return answer_stats(db, path, query_string);
+  } catch (const store::database_error& e) {
+    // store has reconnected once already: a connection that still breaks is an outage.
+    switch (e.kind()) {
+      case store::failure::broken_connection:
+        spdlog::warn("stats: database connection lost: {}", e.what());
+        return stats_answer{503, R"({"error":"database unavailable"})", 5};
+      case store::failure::timed_out: return stats_answer{503, R"({"error":"stats query timed out"})", 30};
+      default:
+        spdlog::error("stats: {} failed: {}", path, e.what());
+        return error_answer(500, "stats query failed");
     }
   }
-  return stats_answer{503, R"({"error":"database unavailable"})", 5};
 }
 
 }  // namespace dlrd::insights

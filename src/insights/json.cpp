@@ -25,6 +25,13 @@ std::string text(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false
 
 }  // namespace
 
+std::string_view band_of(std::optional<double> delivery_rate) {
+  if (!delivery_rate) return "no_finals";
+  if (*delivery_rate >= healthy_delivery_rate) return "healthy";
+  if (*delivery_rate >= investigate_delivery_rate) return "degraded";
+  return "investigate";
+}
+
 std::string_view rows_member(breakdown_by by) {
   switch (by) {
     case breakdown_by::country: return "countries";

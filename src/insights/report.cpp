@@ -5,8 +5,6 @@
 
 #include "json.hpp"
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -194,7 +192,7 @@ std::optional<report_format> parse_report_format(std::string_view text) {
 
 std::string render_report(const std::string& url, int days, report_format format) {
   if (days < 1 || days > max_days) throw std::invalid_argument("--days must be from 1 to 366");
-  pqxx::connection conn(url);
+  store::connection conn(url);
   window_spec w;
   w.since_ago = std::chrono::hours(24) * days;
   auto daily = query_daily(conn, days);

@@ -1,12 +1,10 @@
 // Leader-only expiry (reports into the spool, like a gateway's) and retention (bounded deletes).
 #include <dlrd/status/jobs.hpp>
 
-#include "messages.hpp"
-
 #include <dlrd/report/time.hpp>
+#include <dlrd/store/jobs_db.hpp>
 #include <dlrd/store/leader.hpp>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,7 +16,25 @@ namespace {
 
 using std::chrono::milliseconds;
 
-const char* param(const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; }
+store::pending_filter filter_of(const expiry_rule& rule) {
+  return store::pending_filter{rule.after, rule.tag, rule.sender, rule.recipient_prefix, rule.provider};
+}
+
+/// The expired report for a message `rule` took: the same for every run and every leader,
+/// so a replay is deduplicated.
+report::delivery_report expired_report(const expiry_rule& rule, store::pending_message m, report::time_point received) {
+  report::delivery_report r;
+  r.message_id = std::move(m.message_id);
+  r.canonical = report::status::expired;
+  r.raw_status = std::string(expiry_raw_prefix) + rule.name;
+  r.event_at = m.sent_at + std::chrono::duration_cast<std::chrono::microseconds>(rule.after);
+  r.event_time_from_gateway = false;
+  r.received_at = received;
+  r.provider = std::string(expiry_provider);
+  if (m.recipient) r.recipient = std::move(*m.recipient);
+  if (m.sender) r.sender = std::move(*m.sender);
+  return r;
+}
 
 }  // namespace
 
@@ -44,50 +60,15 @@ expiry_run leader_jobs::expire_once() {
     out.leader = true;
     auto rules = expiry_.rules;
     std::stable_sort(rules.begin(), rules.end(), [](const auto& a, const auto& b) { return a.after < b.after; });
-    std::vector<report::delivery_report> reports;
-    std::vector<std::string> taken;
-    std::vector<std::pair<std::string, std::size_t>> counts;
+    std::vector<store::pending_filter> filters;
+    for (const auto& rule : rules) filters.push_back(filter_of(rule));
+    auto found = store::find_pending(session_->db(), filters, expiry_.batch);
     const auto received = report::now();
-    {
-      pqxx::read_transaction tx(session_->connection());
-      for (const auto& rule : rules) {
-        if (reports.size() >= expiry_.batch) break;
-        // The first two predicates repeat idx_sms_logs_pending_since's (sql/0008).
-        auto rows = tx.exec_params(
-            "SELECT s.message_id, s.to_number, s.from_number, "
-            "       (extract(epoch FROM coalesce(s.sent_at, s.created_at)) * 1000000)::bigint "
-            "  FROM sms_logs s "
-            " WHERE dlr_status_class(s.status) = 0 "
-            "   AND coalesce(s.sent_at, s.created_at) < now() - $1::bigint * interval '1 millisecond' "
-            "   AND ($2::text IS NULL OR s.tags @> ARRAY[$2::text]) "
-            "   AND ($3::text IS NULL OR s.from_number = $3::text) "
-            "   AND ($4::text IS NULL OR starts_with(s.to_number, $4::text)) "
-            "   AND ($5::text IS NULL OR s.provider = $5::text) "
-            "   AND NOT (s.message_id = ANY ($6::text[])) "
-            " ORDER BY coalesce(s.sent_at, s.created_at) LIMIT $7",
-            static_cast<std::int64_t>(rule.after.count()), param(rule.tag), param(rule.sender),
-            param(rule.recipient_prefix), param(rule.provider), pg_array(taken),
-            static_cast<std::int64_t>(expiry_.batch - reports.size()));
-        std::size_t n = 0;
-        for (const auto& row : rows) {
-          report::delivery_report r;
-          r.message_id = row[0].as<std::string>();
-          r.canonical = report::status::expired;
-          r.raw_status = std::string(expiry_raw_prefix) + rule.name;
-          r.event_at = report::time_point(std::chrono::microseconds(row[3].as<std::int64_t>())) +
-                       std::chrono::duration_cast<std::chrono::microseconds>(rule.after);
-          r.event_time_from_gateway = false;
-          r.received_at = received;
-          r.provider = std::string(expiry_provider);
-          if (!row[1].is_null()) r.recipient = row[1].as<std::string>();
-          if (!row[2].is_null()) r.sender = row[2].as<std::string>();
-          taken.push_back(r.message_id);
-          reports.push_back(std::move(r));
-          ++n;
-        }
-        if (n > 0) counts.emplace_back(rule.name, n);
-      }
-      tx.commit();
+    std::vector<report::delivery_report> reports;
+    std::vector<std::pair<std::string, std::size_t>> counts;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      for (auto& m : found[i]) reports.push_back(expired_report(rules[i], std::move(m), received));
+      if (!found[i].empty()) counts.emplace_back(rules[i].name, found[i].size());
     }
     if (reports.empty()) return out;
     const auto total = reports.size();
@@ -110,30 +91,12 @@ retention_run leader_jobs::retain_once() {
   try {
     if (!session_->lead()) return out;
     out.leader = true;
-    const auto batch = static_cast<std::int64_t>(retention_.batch);
     if (retention_.events_after) {
-      pqxx::work tx(session_->connection());
-      // The inner query reads through dlr_events_stored_at_brin (sql/0008).
-      out.events_deleted = tx.exec_params1(
-                                 "WITH d AS (DELETE FROM dlr_events WHERE id IN ("
-                                 "  SELECT id FROM dlr_events WHERE stored_at < now() - $1::bigint * interval "
-                                 "'1 millisecond' LIMIT $2) RETURNING 1) SELECT count(*) FROM d",
-                                 static_cast<std::int64_t>(retention_.events_after->count()), batch)[0]
-                               .as<std::size_t>();
-      tx.commit();
+      out.events_deleted = store::delete_old_events(session_->db(), *retention_.events_after, retention_.batch);
     }
     if (retention_.sms_logs_after) {
-      pqxx::work tx(session_->connection());
-      // Final rows only; the predicate repeats idx_sms_logs_final_status_at's (sql/0007).
       out.sms_logs_deleted =
-          tx.exec_params1(
-                "WITH d AS (DELETE FROM sms_logs WHERE id IN ("
-                "  SELECT id FROM sms_logs WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') "
-                "  AND status_at < now() - $1::bigint * interval '1 millisecond' LIMIT $2) RETURNING 1) "
-                "SELECT count(*) FROM d",
-                static_cast<std::int64_t>(retention_.sms_logs_after->count()), batch)[0]
-              .as<std::size_t>();
-      tx.commit();
+          store::delete_old_final_messages(session_->db(), *retention_.sms_logs_after, retention_.batch);
     }
   } catch (...) {
     session_->reset();

@@ -1,17 +1,9 @@
-// Reads message states (sms_logs + dlr_events) in one round trip per table, and renders them.
+// Renders message states as the status API answers them.
 #include "messages.hpp"
 
 namespace dlrd::status {
 
 namespace {
-
-// RFC 3339 in UTC with milliseconds, or NULL.
-#define DLRD_UTC(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
-std::optional<std::string> text(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
 
 nlohmann::ordered_json or_null(const std::optional<std::string>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
@@ -26,74 +18,6 @@ bool is_final(const std::optional<std::string>& status) {
 
 bool is_retryable(const std::optional<std::string>& status) {
   return status && (*status == "undelivered" || *status == "expired");
-}
-
-std::string pg_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const auto& v : values) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
-std::map<std::string, message_state> read_states(pqxx::transaction_base& tx, const std::vector<std::string>& ids,
-                                                 std::size_t history_limit, bool lock) {
-  std::map<std::string, message_state> out;
-  if (ids.empty()) return out;
-  const auto array = pg_array(ids);
-  std::string sql =
-      "SELECT message_id, status, raw_status, " DLRD_UTC("status_at") ", " DLRD_UTC("delivered_at") ", error_code, "
-      "to_number, from_number, country_code, provider, parts, cost_eur::text, array_to_json(tags)::text, "
-      DLRD_UTC("sent_at") ", " DLRD_UTC("updated_at") ", text_preview FROM sms_logs WHERE message_id = ANY($1::text[])";
-  if (lock) sql += " ORDER BY message_id COLLATE \"C\" FOR SHARE";
-  for (const auto& row : tx.exec_params(sql, array)) {
-    message_state m;
-    m.message_id = row[0].as<std::string>();
-    m.status = text(row[1]);
-    m.raw_status = text(row[2]);
-    m.status_at = text(row[3]);
-    m.delivered_at = text(row[4]);
-    m.error_code = text(row[5]);
-    m.recipient = text(row[6]);
-    m.sender = text(row[7]);
-    m.country = text(row[8]);
-    m.provider = text(row[9]);
-    if (!row[10].is_null()) m.parts = row[10].as<int>();
-    m.cost = text(row[11]);
-    if (!row[12].is_null()) {
-      auto tags = nlohmann::json::parse(row[12].as<std::string>(), nullptr, false);
-      if (tags.is_array()) {
-        for (const auto& t : tags) {
-          if (t.is_string()) m.tags.push_back(t.get<std::string>());
-        }
-      }
-    }
-    m.sent_at = text(row[13]);
-    m.updated_at = text(row[14]);
-    m.text_preview = text(row[15]);
-    out.emplace(m.message_id, std::move(m));
-  }
-  if (out.empty() || history_limit == 0) return out;
-  auto history = tx.exec_params(
-      "SELECT h.message_id, h.status, h.raw_status, " DLRD_UTC("h.event_at") ", " DLRD_UTC("h.received_at") ", "
-      "h.provider, h.error_code FROM unnest($1::text[]) AS i(id) CROSS JOIN LATERAL ("
-      "  SELECT e.* FROM dlr_events e WHERE e.message_id = i.id ORDER BY e.event_at DESC, e.id DESC LIMIT $2"
-      ") h ORDER BY h.message_id, h.event_at, h.id",
-      array, static_cast<std::int64_t>(history_limit));
-  for (const auto& row : history) {
-    auto it = out.find(row[0].as<std::string>());
-    if (it == out.end()) continue;
-    it->second.history.push_back(history_entry{row[1].as<std::string>(), text(row[2]), text(row[3]), text(row[4]),
-                                               text(row[5]), text(row[6])});
-  }
-  return out;
 }
 
 nlohmann::ordered_json to_json(const message_state& m) {

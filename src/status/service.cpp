@@ -1,137 +1,49 @@
-// The /v1/messages routes: requests become jobs for a few PostgreSQL workers; long-polls
+// The /v1/messages service: requests become jobs for a few PostgreSQL workers; long-polls
 // become waiters (memory only) woken by the LISTEN thread or answered by the timer thread.
 #include <dlrd/status/api.hpp>
 
 #include "messages.hpp"
+#include "notifier.hpp"
+#include "routes.hpp"
+#include "waiters.hpp"
 
-#include <dlrd/decode/decode.hpp>
-#include <dlrd/decode/form.hpp>
-#include <dlrd/report/country.hpp>
-#include <dlrd/report/time.hpp>
+#include <dlrd/store/status_db.hpp>
 
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <deque>
-#include <list>
-#include <map>
 #include <mutex>
-#include <set>
 #include <thread>
-#include <unordered_map>
 
 namespace dlrd::status {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
+using clock = waiter_clock;
 using std::chrono::milliseconds;
-using json = nlohmann::json;
 
-constexpr std::string_view collection = "/v1/messages";
-constexpr std::string_view batch_wait_path = "/v1/messages:wait";
-constexpr std::size_t max_id_length = 128;  // the longest id the decoders accept
 /// Registrations outlive their wait by this much, so that a slow registration is never
 /// already expired when the writer looks at it.
 constexpr milliseconds registration_slack{10'000};
 
-answer error_answer(int status, std::string reason, std::string field = {}) {
-  answer a;
-  a.status = status;
-  a.error = std::move(reason);
-  a.field = std::move(field);
-  return a;
+std::vector<std::string> unique_ids(const std::vector<waiter_ptr>& waiters) {
+  std::vector<std::string> ids;
+  for (const auto& w : waiters) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
-
-answer unavailable(std::string reason) {
-  auto a = error_answer(503, std::move(reason));
-  a.retry_after = 1;
-  return a;
-}
-
-answer json_answer(const nlohmann::ordered_json& j) {
-  answer a;
-  a.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  return a;
-}
-
-/// Calls the wrapped completion at most once, whichever thread gets there first.
-class once {
- public:
-  explicit once(completion done) : state_(std::make_shared<state>(std::move(done))) {}
-  void operator()(answer a) const {
-    if (state_->called.exchange(true)) return;
-    auto done = std::move(state_->done);
-    done(std::move(a));
-  }
-
- private:
-  struct state {
-    explicit state(completion d) : done(std::move(d)) {}
-    std::atomic<bool> called{false};
-    completion done;
-  };
-  std::shared_ptr<state> state_;
-};
-
-bool valid_id(std::string_view id) { return !id.empty() && id.size() <= max_id_length; }
-
-/// A statement parameter that is NULL when absent (libpqxx 6 has no std::optional parameters).
-const char* param(const std::optional<std::string>& v) { return v ? v->c_str() : nullptr; }
 
 }  // namespace
 
-std::optional<milliseconds> parse_wait(std::string_view text, milliseconds max) {
-  if (text.empty()) return std::nullopt;
-  auto d = config::parse_duration(text);
-  if (!d) return std::nullopt;
-  return std::min(*d, max);
-}
-
 struct service::impl : std::enable_shared_from_this<impl> {
-  /// One read of a message, shared by every waiter it is handed to (its history is not copied).
-  using state_ptr = std::shared_ptr<const message_state>;
-  using state_map = std::map<std::string, state_ptr>;
-
-  struct waiter;
-  using waiter_ptr = std::shared_ptr<waiter>;
-  using id_waiters = std::list<waiter_ptr>;
-  using deadline_index = std::multimap<clock::time_point, waiter_ptr>;
-
-  /// One long-poll: a single message (GET) or a batch (POST :wait). Where it is indexed is
-  /// kept with it, so that answering it removes it in O(ids) whatever else waits.
-  struct waiter {
-    std::vector<std::string> ids;      // in request order, unique
-    std::vector<std::string> unknown;  // batch: ids with no row
-    bool batch = false;
-    clock::time_point deadline;
-    once done;
-    state_map states;                  // the latest read of each known id
-    std::size_t finals = 0;            // how many of `states` are final
-    // Guarded by impl::mutex:
-    bool answered = false;
-    std::vector<id_waiters::iterator> positions;  // in by_id, parallel to ids; empty: not indexed
-    std::optional<deadline_index::iterator> deadline_position;
-
-    explicit waiter(once d) : done(std::move(d)) {}
-    bool all_final() const { return finals == states.size(); }
-    void set_state(const std::string& id, const state_ptr& s) {
-      auto& slot = states[id];
-      if (slot && is_final(slot->status)) --finals;
-      slot = s;
-      if (is_final(s->status)) ++finals;
-    }
-  };
-
   /// Work for a PostgreSQL worker: a registration (batched with the others queued), or a job.
   struct job {
     waiter_ptr registration;
-    std::function<void(pqxx::connection&)> run;
+    std::function<void(store::connection&)> run;
     once done;  // answered with 503 when the job cannot run
   };
 
@@ -141,99 +53,28 @@ struct service::impl : std::enable_shared_from_this<impl> {
   mutable std::mutex mutex;
   std::condition_variable jobs_cv, timer_cv;
   std::deque<job> jobs;
-  std::unordered_map<std::string, id_waiters> by_id;  // no empty lists
-  deadline_index deadlines;
-  std::size_t waiting = 0;
+  waiter_registry waiters;  // guarded by mutex
+  std::size_t waiting = 0;  // waiters indexed or queued for registration
   bool stopping = false;
   bool started = false;
   std::vector<std::thread> workers;
   std::thread listener, timer;
 
-  std::atomic<std::uint64_t> woken{0}, timed_out{0}, notifications{0}, refused{0}, index_steps{0}, renders{0};
+  std::atomic<std::uint64_t> woken{0}, timed_out{0}, notifications{0}, refused{0}, renders{0};
 
   impl(status_api_config c, std::string u) : config(std::move(c)), url(std::move(u)) {}
 
   // ---- answers -------------------------------------------------------------------------
 
-  /// Renders answers for waiters answered together: each state read is turned into JSON
-  /// once, and a single-id answer is shared by every waiter of that read.
-  class renderer {
-   public:
-    explicit renderer(impl& owner) : owner_(owner) {}
-
-    answer render(const waiter& w, bool timeout) {
-      if (!w.batch) {
-        auto it = w.states.find(w.ids.front());
-        if (it == w.states.end()) return error_answer(404, "no message with id '" + w.ids.front() + "'");
-        auto key = std::make_pair(it->second.get(), timeout);
-        auto found = single_.find(key);
-        if (found == single_.end()) {
-          auto j = json_of(*it->second);
-          j["timed_out"] = timeout;
-          found = single_.emplace(key, json_answer(j)).first;
-        }
-        return found->second;
-      }
-      nlohmann::ordered_json j;
-      auto messages = nlohmann::ordered_json::array();
-      for (const auto& id : w.ids) {
-        auto it = w.states.find(id);
-        if (it != w.states.end()) messages.push_back(json_of(*it->second));
-      }
-      j["messages"] = std::move(messages);
-      j["unknown"] = w.unknown;
-      j["all_final"] = w.all_final();
-      j["timed_out"] = timeout;
-      return json_answer(j);
+  /// Answers waiters taken from the registry: woken when all their messages are final, else
+  /// timed out. Called without the lock.
+  void reply(const std::vector<waiter_ptr>& finished) {
+    renderer r(renders);
+    for (const auto& w : finished) {
+      bool final = w->all_final();
+      ++(final ? woken : timed_out);
+      w->done(r.render(*w, !final));
     }
-
-   private:
-    const nlohmann::ordered_json& json_of(const message_state& m) {
-      auto it = json_.find(&m);
-      if (it == json_.end()) {
-        ++owner_.renders;
-        it = json_.emplace(&m, to_json(m)).first;
-      }
-      return it->second;
-    }
-
-    impl& owner_;
-    std::map<const message_state*, nlohmann::ordered_json> json_;
-    std::map<std::pair<const message_state*, bool>, answer> single_;
-  };
-
-  /// Shares each read among the waiters it is handed to.
-  static state_map share(std::map<std::string, message_state> states) {
-    state_map out;
-    for (auto& [id, m] : states) out.emplace(id, std::make_shared<const message_state>(std::move(m)));
-    return out;
-  }
-
-  /// Indexes a waiter under each of its ids and its deadline. Caller holds the mutex.
-  void index(const waiter_ptr& w) {
-    w->positions.reserve(w->ids.size());
-    for (const auto& id : w->ids) {
-      auto& list = by_id[id];
-      w->positions.push_back(list.insert(list.end(), w));
-      ++index_steps;
-    }
-    w->deadline_position = deadlines.emplace(w->deadline, w);
-  }
-
-  /// Marks a waiter answered and removes it from the indexes through the positions it keeps:
-  /// O(ids of this waiter), whatever else waits on them. Caller holds the mutex.
-  void forget(const waiter_ptr& w) {
-    w->answered = true;
-    --waiting;
-    for (std::size_t i = 0; i < w->positions.size(); ++i) {
-      auto it = by_id.find(w->ids[i]);
-      it->second.erase(w->positions[i]);
-      if (it->second.empty()) by_id.erase(it);
-      ++index_steps;
-    }
-    w->positions.clear();
-    if (w->deadline_position) deadlines.erase(*w->deadline_position);
-    w->deadline_position.reset();
   }
 
   /// New states for some ids: every waiter whose messages are now all final is answered.
@@ -241,23 +82,21 @@ struct service::impl : std::enable_shared_from_this<impl> {
     std::vector<waiter_ptr> finished;
     {
       std::lock_guard lock(mutex);
-      std::set<waiter*> seen;
-      for (const auto& [id, state] : states) {
-        auto found = by_id.find(id);
-        if (found == by_id.end()) continue;
-        for (const auto& w : found->second) {
-          ++index_steps;
-          w->set_state(id, state);
-          if (w->all_final() && seen.insert(w.get()).second) finished.push_back(w);
-        }
-      }
-      for (const auto& w : finished) forget(w);
+      finished = waiters.wake(states);
+      waiting -= finished.size();
     }
-    renderer r(*this);
-    for (const auto& w : finished) {
-      ++woken;
-      w->done(r.render(*w, false));
+    reply(finished);
+  }
+
+  /// Hands `states` to the given waiters only; those now all final are answered.
+  void apply_to(const std::vector<waiter_ptr>& batch, const state_map& states) {
+    std::vector<waiter_ptr> finished;
+    {
+      std::lock_guard lock(mutex);
+      finished = waiters.hand(batch, states);
+      waiting -= finished.size();
     }
+    reply(finished);
   }
 
   /// Answers waiters whose time is up with `states` (or what they knew last).
@@ -265,20 +104,28 @@ struct service::impl : std::enable_shared_from_this<impl> {
     std::vector<waiter_ptr> finished;
     {
       std::lock_guard lock(mutex);
-      for (const auto& w : due) {
+      finished = waiters.settle(due, states);
+      waiting -= finished.size();
+    }
+    reply(finished);
+  }
+
+  /// Answers 503 to every waiter of `batch` not answered yet, and forgets it (the waiting
+  /// count and the index with it).
+  void refuse_unanswered(const std::vector<waiter_ptr>& batch) {
+    std::vector<waiter_ptr> failed;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& w : batch) {
         if (w->answered) continue;
-        for (const auto& id : w->ids) {
-          if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
-        }
-        forget(w);
-        finished.push_back(w);
+        waiters.remove(w);
+        --waiting;
+        failed.push_back(w);
       }
     }
-    renderer r(*this);
-    for (const auto& w : finished) {
-      bool final = w->all_final();
-      ++(final ? woken : timed_out);
-      w->done(r.render(*w, !final));
+    for (const auto& w : failed) {
+      ++refused;
+      w->done(unavailable("database unavailable, retry later"));
     }
   }
 
@@ -300,10 +147,8 @@ struct service::impl : std::enable_shared_from_this<impl> {
   void lookup(std::string id, once done) {
     auto self = shared_from_this();
     submit(job{nullptr,
-               [self, id, done](pqxx::connection& conn) {
-                 pqxx::read_transaction tx(conn);
-                 auto states = read_states(tx, {id}, self->config.history_limit);
-                 tx.commit();
+               [self, id, done](store::connection& db) {
+                 auto states = store::read_messages(db, {id}, self->config.history_limit);
                  auto it = states.find(id);
                  if (it == states.end()) return done(error_answer(404, "no message with id '" + id + "'"));
                  done(json_answer(to_json(it->second)));
@@ -340,203 +185,30 @@ struct service::impl : std::enable_shared_from_this<impl> {
     done(unavailable(stopping ? "shutting down, retry later" : "too many status requests, retry later"));
   }
 
-  void log_send(const std::string& body, once done) {
-    auto in = json::parse(body, nullptr, false);
-    if (!in.is_object()) return done(error_answer(400, "the body must be a JSON object"));
-    auto str = [&](const char* key, std::optional<std::string>& out, std::size_t max) -> bool {
-      if (!in.contains(key) || in[key].is_null()) return true;
-      if (!in[key].is_string()) return done(error_answer(400, std::string(key) + " must be a string", key)), false;
-      out = in[key].get<std::string>();
-      if (out->size() > max) {
-        return done(error_answer(400, std::string(key) + " is longer than " + std::to_string(max) + " bytes", key)),
-               false;
-      }
-      return true;
-    };
-    // Fields are named after the article's sms_logs columns; the names of the first release
-    // (to, from, text, country, cost) are still read when the new one is absent.
-    auto name = [&](const char* current, const char* old) { return in.contains(current) ? current : old; };
-    const char* to_key = name("to_number", "to");
-    const char* from_key = name("from_number", "from");
-    const char* text_key = name("text_preview", "text");
-    const char* country_key = name("country_code", "country");
-    const char* cost_key = name("cost_eur", "cost");
-    std::optional<std::string> id, to, from, text, country, provider, cost, sent_at;
-    if (!str("message_id", id, max_id_length) || !str(to_key, to, 64) || !str(from_key, from, 64) ||
-        !str(text_key, text, 1'600) || !str(country_key, country, 2) || !str("provider", provider, 64) ||
-        !str("sent_at", sent_at, 64)) {
-      return;
-    }
-    if (!id || id->empty()) return done(error_answer(400, "message_id is required", "message_id"));
-    if (to) {
-      auto normal = decode::normalize_recipient(*to);
-      if (!normal) return done(error_answer(400, std::string(to_key) + " is not a plausible E.164 number", to_key));
-      to = normal;
-      if (!country) country = report::country_of(*to);
-    }
-    if (country && (country->size() != 2 || !std::isupper(static_cast<unsigned char>((*country)[0])) ||
-                    !std::isupper(static_cast<unsigned char>((*country)[1])))) {
-      return done(error_answer(400, std::string(country_key) + " must be an ISO 3166 alpha-2 code such as GB",
-                               country_key));
-    }
-    if (sent_at && !report::parse_timestamp(*sent_at)) {
-      return done(error_answer(400, "sent_at must be an RFC 3339 timestamp", "sent_at"));
-    }
-    std::optional<std::string> parts;
-    if (in.contains("parts") && !in["parts"].is_null()) {
-      if (!in["parts"].is_number_integer() || in["parts"].get<std::int64_t>() < 1 ||
-          in["parts"].get<std::int64_t>() > 255) {
-        return done(error_answer(400, "parts must be an integer from 1 to 255", "parts"));
-      }
-      parts = std::to_string(in["parts"].get<int>());
-    }
-    if (in.contains(cost_key) && !in[cost_key].is_null()) {
-      const auto& c = in[cost_key];
-      std::string t = c.is_string() ? c.get<std::string>() : c.is_number() ? c.dump() : "";
-      bool ok = !t.empty() && t.size() <= 32 &&
-                std::all_of(t.begin(), t.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }) &&
-                std::count(t.begin(), t.end(), '.') <= 1 && std::isdigit(static_cast<unsigned char>(t.front()));
-      ok = ok && report::fits_cost_eur(t);  // NUMERIC(10,6), as in the article
-      if (!ok) {
-        return done(error_answer(400, std::string(cost_key) + " must be a non-negative decimal number below 10000",
-                                 cost_key));
-      }
-      cost = t;
-    }
-    std::optional<std::string> tags;  // a text[] literal
-    if (in.contains("tags") && !in["tags"].is_null()) {
-      const auto& t = in["tags"];
-      if (!t.is_array() || t.size() > 32) {
-        return done(error_answer(400, "tags must be a list of at most 32 strings", "tags"));
-      }
-      std::vector<std::string> list;
-      for (const auto& v : t) {
-        if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 64) {
-          return done(error_answer(400, "each tag must be a string of 1 to 64 bytes", "tags"));
-        }
-        list.push_back(v.get<std::string>());
-      }
-      tags = pg_array(list);
-    }
-    // The ids the gateway gave each part of a long message, in order (sql/0010): its row then
-    // follows its parts' reports.
-    std::optional<std::string> part_ids;  // a text[] literal
-    if (in.contains("part_ids") && !in["part_ids"].is_null()) {
-      const auto& t = in["part_ids"];
-      if (!t.is_array() || t.empty() || t.size() > 255) {
-        return done(error_answer(400, "part_ids must be a list of 1 to 255 ids", "part_ids"));
-      }
-      std::vector<std::string> list;
-      for (const auto& v : t) {
-        if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 128 ||
-            v.get<std::string>() == *id) {
-          return done(error_answer(400, "each part id must be a string of 1 to 128 bytes, not the message id",
-                                   "part_ids"));
-        }
-        list.push_back(v.get<std::string>());
-      }
-      if (!parts) parts = std::to_string(list.size());
-      part_ids = pg_array(list);
-    }
+  void send(store::send_record record, once done) {
+    auto send = std::make_shared<const store::send_record>(std::move(record));
     auto self = shared_from_this();
     submit(job{nullptr,
-               [self, id, to, from, text, country, provider, cost, sent_at, parts, tags, part_ids,
-                done](pqxx::connection& conn) {
-                 pqxx::work tx(conn);
-                 tx.exec_params(
-                     "SELECT dlr_log_send($1, $2, $3, $4, $5::timestamptz, $6::int, $7::numeric, $8, $9::text[], $10)",
-                     *id, param(to), param(from), param(text), param(sent_at), param(parts), param(cost),
-                     param(country), param(tags), param(provider));
-                 if (part_ids) tx.exec_params("SELECT dlr_log_parts($1, $2::text[])", *id, *part_ids);
-                 auto states = read_states(tx, {*id}, self->config.history_limit);
-                 tx.commit();
-                 done(json_answer(to_json(states.at(*id))));
+               [self, send, done](store::connection& db) {
+                 done(json_answer(to_json(store::log_send(db, *send, self->config.history_limit))));
                },
                done});
   }
 
   void handle(const api_request& req, once done) {
-    auto path = decode::path_of(req.target);
-    auto query = decode::query_of(req.target);
-    if (path == collection) {
-      if (req.method != "POST") {
-        auto a = error_answer(405, "method " + std::string(req.method) + " is not allowed here");
-        a.allow = "POST";
-        return done(std::move(a));
-      }
-      return log_send(std::string(req.body), done);
-    }
-    if (path == batch_wait_path) {
-      if (req.method != "POST") {
-        auto a = error_answer(405, "method " + std::string(req.method) + " is not allowed here");
-        a.allow = "POST";
-        return done(std::move(a));
-      }
-      auto in = json::parse(req.body, nullptr, false);
-      if (!in.is_object()) return done(error_answer(400, "the body must be a JSON object"));
-      if (!in.contains("ids") || !in["ids"].is_array() || in["ids"].empty()) {
-        return done(error_answer(400, "ids must be a non-empty list of message ids", "ids"));
-      }
-      if (in["ids"].size() > config.max_batch) {
-        return done(error_answer(400, "at most " + std::to_string(config.max_batch) + " ids per request", "ids"));
-      }
-      std::vector<std::string> ids;
-      std::set<std::string> seen;
-      for (const auto& v : in["ids"]) {
-        if (!v.is_string() || !valid_id(v.get<std::string>())) {
-          return done(error_answer(400, "each id must be a string of 1 to 128 bytes", "ids"));
-        }
-        if (seen.insert(v.get<std::string>()).second) ids.push_back(v.get<std::string>());
-      }
-      milliseconds wait = config.max_wait;
-      if (in.contains("wait")) {
-        const auto& v = in["wait"];
-        std::optional<milliseconds> parsed;
-        if (v.is_string()) parsed = parse_wait(v.get<std::string>(), config.max_wait);
-        else if (v.is_number() && v.get<double>() >= 0) parsed = parse_wait(v.dump(), config.max_wait);
-        if (!parsed) return done(error_answer(400, "wait must be a duration such as 30s or 500ms", "wait"));
-        wait = *parsed;
-      }
-      return wait_for(std::move(ids), true, wait, done);
-    }
-    if (path.starts_with(collection) && path.size() > collection.size() + 1 && path[collection.size()] == '/') {
-      if (req.method != "GET" && req.method != "HEAD") {
-        auto a = error_answer(405, "method " + std::string(req.method) + " is not allowed here");
-        a.allow = "GET, HEAD";
-        return done(std::move(a));
-      }
-      auto id = decode::percent_decode(path.substr(collection.size() + 1), false);
-      if (!id || !valid_id(*id)) return done(error_answer(404, "not a valid message id"));
-      std::optional<milliseconds> wait;
-      auto fields = decode::parse_form(query);
-      if (!fields) return done(error_answer(400, "malformed query string"));
-      for (const auto& [k, v] : *fields) {
-        if (k != "wait") continue;
-        wait = parse_wait(v, config.max_wait);
-        if (!wait) return done(error_answer(400, "wait must be a duration such as 30s or 500ms", "wait"));
-      }
-      if (!wait || wait->count() == 0) return lookup(std::move(*id), done);
-      return wait_for({std::move(*id)}, false, *wait, done);
-    }
-    done(error_answer(404, "no route for " + std::string(path)));
+    auto c = route(req, config);
+    if (auto* a = std::get_if<answer>(&c)) return done(std::move(*a));
+    if (auto* l = std::get_if<lookup_command>(&c)) return lookup(std::move(l->id), done);
+    if (auto* w = std::get_if<wait_command>(&c)) return wait_for(std::move(w->ids), w->batch, w->wait, done);
+    send(std::move(std::get<send_command>(c).send), done);
   }
 
   // ---- workers -------------------------------------------------------------------------
 
-  /// Registers waiters in one transaction: those already final (or unknown) are answered
-  /// from a plain read; the rest are indexed in memory first, then registered in
-  /// dlr_status_waiters and read again FOR SHARE (see sql/0008 for why nothing is lost).
-  void register_waiters(pqxx::connection& conn, const std::vector<waiter_ptr>& batch) {
-    std::vector<std::string> ids;
-    for (const auto& w : batch) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    state_map states;
-    {
-      pqxx::read_transaction tx(conn);
-      states = share(read_states(tx, ids, config.history_limit));
-    }
-    std::vector<waiter_ptr> now, later;
+  /// Hands the first read to each waiter of a registration batch: those it answers (all
+  /// final, or a single unknown id) go to `now`, the others to `later`.
+  static void sort_out(const std::vector<waiter_ptr>& batch, const state_map& states, std::vector<waiter_ptr>& now,
+                       std::vector<waiter_ptr>& later) {
     for (const auto& w : batch) {
       for (const auto& id : w->ids) {
         if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
@@ -546,22 +218,28 @@ struct service::impl : std::enable_shared_from_this<impl> {
       bool answer_now = w->batch ? w->all_final() : (!w->unknown.empty() || w->all_final());
       (answer_now ? now : later).push_back(w);
     }
+  }
+
+  /// Registers waiters in one transaction: those already final (or unknown) are answered
+  /// from a plain read; the rest are indexed in memory first, then registered in
+  /// dlr_status_waiters and read again FOR SHARE (see sql/0008 for why nothing is lost).
+  void register_waiters(store::connection& db, const std::vector<waiter_ptr>& batch) {
+    std::vector<waiter_ptr> now, later;
+    sort_out(batch, share(store::read_messages(db, unique_ids(batch), config.history_limit)), now, later);
     bool shutting_down = false;
     {
       std::lock_guard lock(mutex);
       // stop() has answered the indexed waiters already; these it could not see.
       shutting_down = stopping;
       if (shutting_down) now.insert(now.end(), later.begin(), later.end());
-      for (const auto& w : now) {
-        w->answered = true;
-        --waiting;
-      }
+      for (const auto& w : now) w->answered = true;
+      waiting -= now.size();
       if (!shutting_down) {
-        for (const auto& w : later) index(w);
+        for (const auto& w : later) waiters.add(w);
       }
     }
     timer_cv.notify_all();  // the listener may sleep on it too
-    renderer r(*this);
+    renderer r(renders);
     for (const auto& w : now) {
       bool final = w->all_final() || (!w->batch && !w->unknown.empty());
       ++(final ? woken : timed_out);
@@ -569,26 +247,13 @@ struct service::impl : std::enable_shared_from_this<impl> {
     }
     if (shutting_down || later.empty()) return;
 
-    std::vector<std::string> wait_ids;
     milliseconds longest{0};
     const auto t = clock::now();
-    for (const auto& w : later) {
-      wait_ids.insert(wait_ids.end(), w->ids.begin(), w->ids.end());
-      longest = std::max(longest, std::chrono::duration_cast<milliseconds>(w->deadline - t));
-    }
-    std::sort(wait_ids.begin(), wait_ids.end());
-    wait_ids.erase(std::unique(wait_ids.begin(), wait_ids.end()), wait_ids.end());
+    for (const auto& w : later) longest = std::max(longest, std::chrono::duration_cast<milliseconds>(w->deadline - t));
+    state_map states;
     try {
-      pqxx::work tx(conn);
-      tx.exec_params(
-          "INSERT INTO dlr_status_waiters AS w (message_id, expires_at) "
-          "SELECT id, clock_timestamp() + $2 * interval '1 millisecond' FROM unnest($1::text[]) AS i(id) "
-          "ORDER BY id COLLATE \"C\" "
-          "ON CONFLICT (message_id) DO UPDATE SET expires_at = excluded.expires_at "
-          "WHERE w.expires_at < excluded.expires_at",
-          pg_array(wait_ids), static_cast<std::int64_t>((longest + registration_slack).count()));
-      states = share(read_states(tx, wait_ids, config.history_limit, true));
-      tx.commit();
+      states = share(store::register_waiters(db, unique_ids(later), longest + registration_slack,
+                                             config.history_limit));
     } catch (...) {
       // Not registered: these waiters could miss their wake-up, so they are refused.
       refuse_unanswered(later);
@@ -599,50 +264,8 @@ struct service::impl : std::enable_shared_from_this<impl> {
     apply_to(later, states);
   }
 
-  /// Hands `states` to the given waiters only; those now all final are answered.
-  void apply_to(const std::vector<waiter_ptr>& batch, const state_map& states) {
-    std::vector<waiter_ptr> finished;
-    {
-      std::lock_guard lock(mutex);
-      for (const auto& w : batch) {
-        if (w->answered) continue;
-        for (const auto& id : w->ids) {
-          ++index_steps;
-          if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
-        }
-        if (w->all_final()) {
-          forget(w);
-          finished.push_back(w);
-        }
-      }
-    }
-    renderer r(*this);
-    for (const auto& w : finished) {
-      ++woken;
-      w->done(r.render(*w, false));
-    }
-  }
-
-  /// Answers 503 to every waiter of `batch` not answered yet, and forgets it (the waiting
-  /// count and the index with it).
-  void refuse_unanswered(const std::vector<waiter_ptr>& batch) {
-    std::vector<waiter_ptr> failed;
-    {
-      std::lock_guard lock(mutex);
-      for (const auto& w : batch) {
-        if (w->answered) continue;
-        forget(w);
-        failed.push_back(w);
-      }
-    }
-    for (const auto& w : failed) {
-      ++refused;
-      w->done(unavailable("database unavailable, retry later"));
-    }
-  }
-
   void worker() {
-    std::unique_ptr<pqxx::connection> conn;
+    store::connection db(url);  // this worker's own; store reconnects it after a break
     std::unique_lock lock(mutex);
     for (;;) {
       jobs_cv.wait(lock, [this] { return stopping || !jobs.empty(); });
@@ -663,15 +286,10 @@ struct service::impl : std::enable_shared_from_this<impl> {
       }
       lock.unlock();
       try {
-        if (!conn || !conn->is_open()) {
-          conn.reset();
-          conn = std::make_unique<pqxx::connection>(url);
-        }
-        if (single) single->run(*conn);
-        else register_waiters(*conn, registrations);
+        if (single) single->run(db);
+        else register_waiters(db, registrations);
       } catch (const std::exception& e) {
         spdlog::warn("status: request failed: {}", e.what());
-        if (conn && !conn->is_open()) conn.reset();
         if (single) {
           ++refused;
           single->done(unavailable("database unavailable, retry later"));
@@ -686,39 +304,21 @@ struct service::impl : std::enable_shared_from_this<impl> {
 
   // ---- wake-ups and timeouts -----------------------------------------------------------
 
-  class receiver final : public pqxx::notification_receiver {
-   public:
-    receiver(pqxx::connection_base& c, std::vector<std::string>& out)
-        : pqxx::notification_receiver(c, "dlrd_status"), out_(out) {}
-    void operator()(const std::string& payload, int) override { out_.push_back(payload); }
-
-   private:
-    std::vector<std::string>& out_;
-  };
-
   /// Reads the given ids (those still waited for) on `conn` and wakes their waiters.
-  void refresh(pqxx::connection& conn, std::vector<std::string> ids) {
+  void refresh(store::connection& db, std::vector<std::string> ids) {
     {
       std::lock_guard lock(mutex);
-      std::erase_if(ids, [this](const std::string& id) { return !by_id.contains(id); });
+      std::erase_if(ids, [this](const std::string& id) { return !waiters.waits_for(id); });
     }
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     if (ids.empty()) return;
-    state_map states;
-    {
-      pqxx::read_transaction tx(conn);
-      states = share(read_states(tx, ids, config.history_limit));
-    }
-    apply(states);
+    apply(share(store::read_messages(db, ids, config.history_limit)));
   }
 
   std::vector<std::string> all_waited_ids() {
     std::lock_guard lock(mutex);
-    std::vector<std::string> ids;
-    ids.reserve(by_id.size());
-    for (const auto& kv : by_id) ids.push_back(kv.first);
-    return ids;
+    return waiters.ids();
   }
 
   bool sleep_unless_stopping(milliseconds d) {
@@ -726,88 +326,34 @@ struct service::impl : std::enable_shared_from_this<impl> {
     return !timer_cv.wait_for(lock, d, [this] { return stopping; });
   }
 
-  void listen() {
-    bool failing = false;
-    while (sleep_unless_stopping(milliseconds(0))) {
-      try {
-        pqxx::connection conn(url);
-        std::vector<std::string> payloads;
-        receiver r(conn, payloads);
-        if (failing) spdlog::info("status: LISTEN connection restored");
-        failing = false;
-        // Wake-ups sent while this instance was not listening were lost: read every waiter.
-        refresh(conn, all_waited_ids());
-        auto next_purge = clock::now();
-        for (;;) {
-          {
-            std::lock_guard lock(mutex);
-            if (stopping) return;
-          }
-          conn.await_notification(0, 200'000);
-          if (!payloads.empty()) {
-            notifications += payloads.size();
-            auto ids = std::move(payloads);
-            payloads.clear();
-            refresh(conn, std::move(ids));
-          }
-          if (clock::now() >= next_purge) {
-            pqxx::work tx(conn);
-            tx.exec0("DELETE FROM dlr_status_waiters WHERE expires_at < clock_timestamp()");
-            tx.commit();
-            next_purge = clock::now() + std::chrono::minutes(1);
-          }
-        }
-      } catch (const std::exception& e) {
-        if (!failing) spdlog::warn("status: LISTEN connection failed: {}; reconnecting", e.what());
-        failing = true;
-        if (!sleep_unless_stopping(milliseconds(1000))) return;
-      }
-    }
-  }
-
   void run_timer() {
     std::unique_lock lock(mutex);
     while (!stopping) {
-      auto now = clock::now();
-      std::vector<waiter_ptr> due;
-      while (!deadlines.empty() && deadlines.begin()->first <= now) {
-        auto w = deadlines.begin()->second;
-        w->deadline_position.reset();
-        deadlines.erase(deadlines.begin());
-        due.push_back(std::move(w));
-      }
+      auto due = waiters.take_due(clock::now());
       if (!due.empty()) {
         lock.unlock();
         answer_due(std::move(due));
         lock.lock();
         continue;
       }
-      if (deadlines.empty()) {
-        timer_cv.wait(lock);
-      } else {
-        // A copy: wait_until reads it again after waking, when another thread may have
-        // erased the waiter it came from.
-        const auto next = deadlines.begin()->first;
-        timer_cv.wait_until(lock, next);
-      }
+      // A copy: wait_until reads it again after waking, when another thread may have erased
+      // the waiter it came from.
+      if (auto next = waiters.next_deadline()) timer_cv.wait_until(lock, *next);
+      else timer_cv.wait(lock);
     }
   }
 
   /// Timed-out waiters are answered with a fresh read (by a worker); if that cannot run,
   /// with what they knew.
   void answer_due(std::vector<waiter_ptr> due) {
-    std::vector<std::string> ids;
-    for (const auto& w : due) ids.insert(ids.end(), w->ids.begin(), w->ids.end());
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    auto ids = unique_ids(due);
     auto self = shared_from_this();
     auto fallback = [self, due](answer) { self->expire(due, {}); };
     job j{nullptr,
-          [self, due, ids](pqxx::connection& conn) {
+          [self, due, ids](store::connection& db) {
             state_map states;
             try {
-              pqxx::read_transaction tx(conn);
-              states = share(read_states(tx, ids, self->config.history_limit));
+              states = share(store::read_messages(db, ids, self->config.history_limit));
             } catch (const std::exception& e) {
               spdlog::warn("status: reading timed-out messages failed: {}", e.what());
             }
@@ -831,7 +377,14 @@ struct service::impl : std::enable_shared_from_this<impl> {
     if (started) return;
     started = true;
     for (int i = 0; i < config.connections; ++i) workers.emplace_back([this] { worker(); });
-    listener = std::thread([this] { listen(); });
+    listener = std::thread([this] {
+      run_notifier(url, notifier_hooks{[this](milliseconds d) { return sleep_unless_stopping(d); },
+                                       [this](store::connection& db, std::vector<std::string> ids) {
+                                         notifications += ids.size();
+                                         refresh(db, std::move(ids));
+                                       },
+                                       [this](store::connection& db) { refresh(db, all_waited_ids()); }});
+    });
     timer = std::thread([this] { run_timer(); });
   }
 
@@ -843,7 +396,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
       if (stopping) return;
       stopping = true;
       queued.swap(jobs);
-      for (const auto& [deadline, w] : deadlines) left.push_back(w);
+      left = waiters.all();
     }
     jobs_cv.notify_all();
     timer_cv.notify_all();
@@ -878,12 +431,12 @@ service_counters service::counters() const {
   {
     std::lock_guard lock(impl_->mutex);
     c.waiting = impl_->waiting;
+    c.index_steps = impl_->waiters.steps();
   }
   c.woken = impl_->woken;
   c.timed_out = impl_->timed_out;
   c.notifications = impl_->notifications;
   c.refused = impl_->refused;
-  c.index_steps = impl_->index_steps;
   c.renders = impl_->renders;
   return c;
 }

@@ -1,18 +1,25 @@
+// The leader's session: connect, try the advisory lock once, keep it while the session lives.
 #include <dlrd/store/leader.hpp>
 
-#include <pqxx/pqxx>
+#include "pg.hpp"
 
 namespace dlrd::store {
 
+leader_session::leader_session(std::string url, std::int64_t lock_key) : conn_(std::move(url)), lock_key_(lock_key) {
+  conn_.state().pinned = true;
+}
+
 bool leader_session::lead() {
   try {
-    if (!conn_ || !conn_->is_open()) {
+    if (!conn_.is_open()) {
       reset();
-      conn_ = std::make_unique<pqxx::connection>(url_);
+      conn_.state().open();
     }
     if (!leader_) {
-      pqxx::nontransaction tx(*conn_);
-      leader_ = tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(lock_key_) + ")")[0].as<bool>();
+      leader_ = with_retry(conn_, retry_policy{.attempts = 1}, [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        return tx.exec1("SELECT pg_try_advisory_lock(" + std::to_string(lock_key_) + ")")[0].as<bool>();
+      });
     }
   } catch (...) {
     reset();
@@ -20,5 +27,7 @@ bool leader_session::lead() {
   }
   return leader_;
 }
+
+pqxx::connection& leader_session::connection() { return pg(conn_); }
 
 }  // namespace dlrd::store

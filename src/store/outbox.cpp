@@ -1,7 +1,7 @@
 // Claims failure notices from dlr_alert_outbox per sink and records each sink's delivery outcome.
 #include <dlrd/store/outbox.hpp>
 
-#include <pqxx/pqxx>
+#include "pg.hpp"
 
 #include <optional>
 
@@ -94,32 +94,23 @@ std::optional<std::string> opt(const pqxx::field& f) {
 }  // namespace
 
 struct outbox::impl {
-  database_config db;
-  std::optional<pqxx::connection> conn;
+  explicit impl(const database_config& db) : conn(connection_string(db), {"SET statement_timeout = '30s'"}) {}
+  connection conn;
 
-  // Runs `f` in one transaction on a live connection; a broken connection is dropped so
-  // that the next call reconnects, and the error goes to the caller.
+  // Runs `f` in one transaction under store's retry policy: a broken connection is remade
+  // and the call run again; a claim whose commit is in doubt is not (its leases expire).
   template <typename F>
   auto run(F&& f) {
-    try {
-      if (!conn || !conn->is_open()) {
-        conn.reset();
-        conn.emplace(connection_string(db));
-        pqxx::nontransaction setup(*conn);
-        setup.exec("SET statement_timeout = '30s'");
-      }
-      pqxx::work tx(*conn);
+    return with_retry(conn, retry_policy{}, [&](pqxx::connection& c) {
+      pqxx::work tx(c);
       auto out = f(tx);
       tx.commit();
       return out;
-    } catch (const pqxx::broken_connection&) {
-      conn.reset();
-      throw;
-    }
+    });
   }
 };
 
-outbox::outbox(database_config db) : impl_(std::make_unique<impl>()) { impl_->db = std::move(db); }
+outbox::outbox(database_config db) : impl_(std::make_unique<impl>(db)) {}
 outbox::~outbox() = default;
 
 claim_result outbox::claim(const std::string& sink, std::size_t limit, std::chrono::milliseconds max_age,

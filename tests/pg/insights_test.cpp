@@ -84,15 +84,17 @@ class insights_test : public dlrd::test::pg_test {
     query(url(), time_helper);
     query(url(), crafted_rows);
     conn_ = std::make_unique<pqxx::connection>(url());
+    db_ = std::make_unique<dlrd::store::connection>(url());
   }
   void TearDown() override {
+    db_.reset();
     conn_.reset();
     pg_test::TearDown();
   }
 
   // The API's answer, with its status checked and its body parsed.
   json get(std::string_view path, std::string_view query_string, int status = 200) {
-    auto a = answer_stats(*conn_, path, query_string);
+    auto a = answer_stats(*db_, path, query_string);
     EXPECT_EQ(a.status, status) << path << "?" << query_string << " -> " << a.body;
     return json::parse(a.body);
   }
@@ -102,7 +104,8 @@ class insights_test : public dlrd::test::pg_test {
         .as<std::string>();
   }
 
-  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::connection> conn_;     // the test's own statements
+  std::unique_ptr<dlrd::store::connection> db_;  // the API's
 };
 
 // A field's value, or NaN for NULL, so that one EXPECT can check both.
@@ -136,7 +139,7 @@ TEST_F(insights_test, daily_series_has_every_day_and_zero_counts_for_empty_days)
   EXPECT_DOUBLE_EQ(num(r[3][5]), 1.0);
   EXPECT_DOUBLE_EQ(num(r[3][6]), 0.0);
 
-  auto s = dlrd::insights::query_daily(*conn_, 5);
+  auto s = dlrd::insights::query_daily(*db_, 5);
   EXPECT_EQ(s.from, day(4));
   EXPECT_EQ(s.to, day(0));
   ASSERT_EQ(s.days.size(), 5u);

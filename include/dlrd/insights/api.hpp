@@ -2,7 +2,7 @@
 // embedded dashboard page (GET /dashboard) that reads it.
 #pragma once
 
-#include <pqxx/connection>
+#include <dlrd/store/connection.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -56,13 +56,13 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 /// Rates are shares of final messages, null when there is none; a missing country,
 /// provider or sender is null. A bad or unknown parameter is 400 with
 /// {"error": "...", "field": "<parameter>"}; an unknown path under /v1/stats/ is 404
-/// {"error": "..."}. Database errors are thrown (libpqxx exceptions): the caller decides
+/// {"error": "..."}. Database errors are thrown (store::database_error): the caller decides
 /// between 503 and 500 (stats_service does). Runs on the caller's thread and may block
 /// for up to query_timeout; not thread-safe on one connection.
-stats_answer answer_stats(pqxx::connection& conn, std::string_view path, std::string_view query_string);
+stats_answer answer_stats(store::connection& db, std::string_view path, std::string_view query_string);
 
 /// answer_stats over a connection of its own, for the HTTP server's blocking pool: connects
-/// on first use, reconnects (once per request) after a broken connection, answers 503
+/// on first use, reconnects (under store's retry_policy) after a broken connection, answers 503
 /// {"error":"database unavailable"} when it cannot (or a query hits query_timeout), 500 on
 /// any other database error. A 200 answer is reused for `cache_for` for the same path and
 /// query string, so dashboards left open (each polls every 30 s) share one set of queries.
@@ -94,8 +94,7 @@ class stats_service {
     std::chrono::steady_clock::time_point at;
     stats_answer answer;
   };
-  stats_answer answer_uncached(std::unique_ptr<pqxx::connection>& conn, std::string_view path,
-                               std::string_view query_string);
+  stats_answer answer_uncached(store::connection& db, std::string_view path, std::string_view query_string);
   std::optional<stats_answer> from_cache(const std::string& key);
   void keep(const std::string& key, const stats_answer& a);
   void work();
@@ -108,7 +107,7 @@ class stats_service {
   std::string url_;
   std::chrono::seconds cache_for_;
   std::mutex mutex_;
-  std::unique_ptr<pqxx::connection> conn_;
+  store::connection conn_;
   std::mutex cache_mutex_;
   std::map<std::string, cached> cache_;  // bounded: cleared when it reaches max_cached
   std::mutex queue_mutex_;

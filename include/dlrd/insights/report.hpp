@@ -20,7 +20,7 @@ std::optional<report_format> parse_report_format(std::string_view text);
 /// ({"days": N, "daily": ..., "countries": ..., "providers": ..., "senders": ...,
 /// "coverage": ..., "latency": ..., "errors": ..., "rules": ...}); `csv` is one block per
 /// section (its header row starts with "section"), separated by empty lines.
-/// Throws std::invalid_argument for `days` out of range and libpqxx errors for the database.
+/// Throws std::invalid_argument for `days` out of range and store::database_error for the database.
 std::string render_report(const std::string& url, int days, report_format format);
 
 }  // namespace dlrd::insights

@@ -1,18 +1,11 @@
-// Deliverability figures read from sms_logs through the dlr_stats_* functions of
-// sql/0009_insights.sql, as plain structs, and their JSON.
+// Deliverability figures (store/stats_db.hpp) as the stats API rates and renders them.
 #pragma once
 
-#include <dlrd/report/report.hpp>
-#include <dlrd/store/rules.hpp>
+#include <dlrd/store/stats_db.hpp>
 
-#include <pqxx/connection>
-
-#include <chrono>
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace dlrd::insights {
 
@@ -25,130 +18,31 @@ inline constexpr double investigate_delivery_rate = 0.85;
 /// (< 85%), or "no_finals" when nothing reached a final status.
 std::string_view band_of(std::optional<double> delivery_rate);
 
-/// The longest range any query reads, and the most days of the daily series.
-inline constexpr int max_days = 366;
-
-/// A range of send times as a client asks for it: `since` an instant or a duration back
-/// from `until`; `until` an instant or, absent, the database's now().
-struct window_spec {
-  std::optional<report::time_point> since_at;
-  std::chrono::seconds since_ago{std::chrono::hours(24 * 7)};
-  std::optional<report::time_point> until_at;
-};
-
-/// The half-open range [since, until) that was read, as the database resolved it
-/// (RFC 3339, UTC, microseconds).
-struct window {
-  std::string since;
-  std::string until;
-};
-
-/// One UTC day of dlr_stats_daily. Rates are shares of final messages; absent without any.
-struct daily_row {
-  std::string day;  ///< YYYY-MM-DD
-  std::int64_t total = 0;
-  std::int64_t delivered = 0;
-  std::int64_t failed = 0;  ///< undelivered + rejected + expired
-  std::int64_t pending = 0;
-  std::optional<double> delivery_rate;
-  std::optional<double> failure_rate;
-};
-
-struct daily_stats {
-  std::string from;  ///< first day, YYYY-MM-DD
-  std::string to;    ///< last day (today, UTC)
-  std::vector<daily_row> days;  ///< every day from `from` to `to`, empty days included
-};
-
-enum class breakdown_by { country, provider, sender };
-std::string_view to_string(breakdown_by by);
-
-/// One group of dlr_stats_breakdown.
-struct breakdown_row {
-  std::optional<std::string> key;  ///< absent: messages without a country/provider/sender
-  std::int64_t total = 0;
-  std::int64_t delivered = 0;
-  std::int64_t undelivered = 0;
-  std::int64_t rejected = 0;
-  std::int64_t expired = 0;
-  std::int64_t failed = 0;
-  std::int64_t pending = 0;
-  std::optional<double> delivery_rate;
-  std::optional<double> failure_rate;
-  std::optional<double> reject_share;  ///< rejected / final
-};
-
-struct breakdown_stats {
-  breakdown_by by = breakdown_by::country;
-  window range;
-  std::vector<breakdown_row> rows;  ///< worst failure rate first; groups without finals last
-};
-
-/// One country of dlr_stats_coverage.
-struct coverage_row {
-  std::optional<std::string> country;
-  std::int64_t total = 0;    ///< sent in the window at least `after` ago
-  std::int64_t pending = 0;  ///< of those, still pending-like
-  double pending_share = 0;
-  bool all_pending = false;  ///< a market whose gateway never reports
-};
-
-struct coverage_stats {
-  std::chrono::seconds after{0};
-  window range;
-  std::vector<coverage_row> rows;  ///< worst coverage first
-};
-
-/// One country of dlr_stats_latency: seconds from send to delivery.
-struct latency_row {
-  std::optional<std::string> country;
-  std::int64_t delivered = 0;
-  double p50_seconds = 0;
-  double p90_seconds = 0;
-  double p99_seconds = 0;
-};
-
-struct latency_stats {
-  window range;
-  std::vector<latency_row> rows;  ///< slowest p90 first
-};
-
-/// One error code of dlr_stats_error_codes.
-struct error_code_row {
-  std::optional<std::string> country;
-  std::string status;                     ///< undelivered, rejected or expired
-  std::optional<std::string> error_code;  ///< absent: reports without a code
-  std::int64_t messages = 0;
-  double share = 0;  ///< of this country's messages in this status
-  std::int64_t rank = 0;  ///< 1 = most frequent
-};
-
-struct error_code_stats {
-  int top = 5;
-  window range;
-  std::vector<error_code_row> rows;  ///< by country, status, rank
-};
-
-/// Rate rule groups firing now (the dlr_stats_firing_rules view).
-struct rules_stats {
-  std::vector<store::firing_group> firing;
-};
-
-// Each query runs in its own read-only transaction with a statement timeout
-// (`query_timeout`) and throws what libpqxx throws. Not thread-safe on one connection, like
-// the connection itself.
-
-inline constexpr std::chrono::seconds query_timeout{30};
-
-/// The last `days` UTC days up to today (1..max_days; std::invalid_argument otherwise).
-daily_stats query_daily(pqxx::connection& conn, int days);
-breakdown_stats query_breakdown(pqxx::connection& conn, breakdown_by by, const window_spec& w);
-/// Coverage of the messages sent in `w` at least `after` ago.
-coverage_stats query_coverage(pqxx::connection& conn, std::chrono::seconds after, const window_spec& w);
-latency_stats query_latency(pqxx::connection& conn, const window_spec& w);
-/// The `top` most frequent error codes per country and failed status.
-error_code_stats query_error_codes(pqxx::connection& conn, const window_spec& w, int top);
-rules_stats query_rules(pqxx::connection& conn);
+// The figures and their queries live in store (the one door to PostgreSQL); the stats API,
+// the dashboard and `dlrd report` know them by these names.
+using store::max_days;
+using store::window_spec;
+using store::window;
+using store::daily_row;
+using store::daily_stats;
+using store::breakdown_by;
+using store::to_string;
+using store::breakdown_row;
+using store::breakdown_stats;
+using store::coverage_row;
+using store::coverage_stats;
+using store::latency_row;
+using store::latency_stats;
+using store::error_code_row;
+using store::error_code_stats;
+using store::rules_stats;
+using store::query_timeout;
+using store::query_daily;
+using store::query_breakdown;
+using store::query_coverage;
+using store::query_latency;
+using store::query_error_codes;
+using store::query_rules;
 
 /// The JSON bodies of the /v1/stats/* endpoints (shapes in docs of answer_stats). Rates
 /// that cannot be computed are null.

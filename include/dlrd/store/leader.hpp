@@ -2,38 +2,47 @@
 // dlrd instances for one job (rate rules, expiry and retention).
 #pragma once
 
-#include <pqxx/connection>
+#include <dlrd/store/connection.hpp>
 
 #include <cstdint>
-#include <memory>
 #include <string>
+
+// Transitional, for rule_rounds.cpp inside store until it reads the session through
+// src/store/pg.hpp (pg(session.db())): a declaration of pqxx::connection (libpqxx 6.4), not
+// libpqxx's headers, so no module that includes this file includes or links libpqxx.
+namespace pqxx {
+class connect_direct;
+template <typename> class basic_connection_base;
+}
 
 namespace dlrd::store {
 
 /// Leadership is sticky: the session keeps the lock for as long as its connection lives,
-/// so instances do not flap. When the connection breaks the lock goes with it; the next
-/// lead() reconnects and competes again, so another instance can take over within a round.
-/// Not thread-safe: one owner thread.
+/// so instances do not flap. When the connection breaks the lock goes with it, and store
+/// never replaces that session behind the owner's back (a typed function on db() then fails);
+/// the next lead() reconnects and competes again, so another instance can take over within
+/// a round. Not thread-safe: one owner thread.
 class leader_session {
  public:
-  leader_session(std::string url, std::int64_t lock_key) : url_(std::move(url)), lock_key_(lock_key) {}
+  leader_session(std::string url, std::int64_t lock_key);
 
   /// Connects when needed and tries the lock once; true while this session holds it.
   /// Throws on database errors, after dropping the connection.
   bool lead();
   bool leader() const { return leader_; }
-  /// The session's connection; valid after lead() returned (either way).
-  pqxx::connection& connection() { return *conn_; }
+  /// The session, for store's typed functions; valid after lead() returned (either way).
+  store::connection& db() { return conn_; }
+  /// Transitional, store-internal (see above): the session's libpqxx connection.
+  pqxx::basic_connection_base<pqxx::connect_direct>& connection();
   /// Drops the connection and with it the lock (after an error in the owner's work).
   void reset() {
-    conn_.reset();
+    conn_.close();
     leader_ = false;
   }
 
  private:
-  std::string url_;
+  store::connection conn_;
   std::int64_t lock_key_;
-  std::unique_ptr<pqxx::connection> conn_;
   bool leader_ = false;
 };
 

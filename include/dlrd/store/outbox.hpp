@@ -46,7 +46,8 @@ struct retry_at {
 
 /// One PostgreSQL connection of its own, so alerting never competes with the writers for theirs.
 /// Several outboxes (threads, dlrd instances) may claim for the same sink: a notice is
-/// leased to exactly one of them. Reconnects after a broken connection on the next call.
+/// leased to exactly one of them. Each call runs under store's retry_policy (retry.hpp):
+/// reconnects after a broken connection, then throws database_error if that fails too.
 /// Not thread-safe: one per thread.
 class outbox {
  public:

@@ -1,13 +1,13 @@
 // Runs the dlr_stats_* functions of sql/0009_insights.sql and reads their rows into structs.
-#include <dlrd/insights/stats.hpp>
+#include <dlrd/store/stats_db.hpp>
+
+#include "pg.hpp"
 
 #include <dlrd/report/time.hpp>
 
-#include <pqxx/pqxx>
-
 #include <stdexcept>
 
-namespace dlrd::insights {
+namespace dlrd::store {
 
 namespace {
 
@@ -16,11 +16,13 @@ constexpr const char* utc_rfc3339 = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'";
 // Every query reads in its own read-only transaction, bounded by query_timeout. JIT is off:
 // on 10M rows it spent over a second compiling each query and won nothing back.
 template <typename F>
-auto read_only(pqxx::connection& conn, F&& read) {
-  pqxx::read_transaction tx(conn);
-  tx.exec("SET LOCAL statement_timeout = '" + std::to_string(query_timeout.count()) + "s'");
-  tx.exec("SET LOCAL jit = off");
-  return read(tx);
+auto read_only(connection& db, F&& read) {
+  return with_retry(db, retry_policy{.replay_safe = true}, [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    tx.exec("SET LOCAL statement_timeout = '" + std::to_string(query_timeout.count()) + "s'");
+    tx.exec("SET LOCAL jit = off");
+    return read(tx);
+  });
 }
 
 std::optional<std::string> opt_string(const pqxx::field& f) {
@@ -47,13 +49,6 @@ window resolve(pqxx::transaction_base& tx, const window_spec& w) {
 
 }  // namespace
 
-std::string_view band_of(std::optional<double> delivery_rate) {
-  if (!delivery_rate) return "no_finals";
-  if (*delivery_rate >= healthy_delivery_rate) return "healthy";
-  if (*delivery_rate >= investigate_delivery_rate) return "degraded";
-  return "investigate";
-}
-
 std::string_view to_string(breakdown_by by) {
   switch (by) {
     case breakdown_by::country: return "country";
@@ -63,9 +58,9 @@ std::string_view to_string(breakdown_by by) {
   return "country";
 }
 
-daily_stats query_daily(pqxx::connection& conn, int days) {
+daily_stats query_daily(connection& db, int days) {
   if (days < 1 || days > max_days) throw std::invalid_argument("days must be from 1 to 366");
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     daily_stats out;
     auto today = tx.exec1("SELECT (now() AT TIME ZONE 'UTC')::date::text")[0].as<std::string>();
     auto rows = tx.exec_params(
@@ -83,8 +78,8 @@ daily_stats query_daily(pqxx::connection& conn, int days) {
   });
 }
 
-breakdown_stats query_breakdown(pqxx::connection& conn, breakdown_by by, const window_spec& w) {
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+breakdown_stats query_breakdown(connection& db, breakdown_by by, const window_spec& w) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     breakdown_stats out;
     out.by = by;
     out.range = resolve(tx, w);
@@ -103,8 +98,8 @@ breakdown_stats query_breakdown(pqxx::connection& conn, breakdown_by by, const w
   });
 }
 
-coverage_stats query_coverage(pqxx::connection& conn, std::chrono::seconds after, const window_spec& w) {
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+coverage_stats query_coverage(connection& db, std::chrono::seconds after, const window_spec& w) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     coverage_stats out;
     out.after = after;
     out.range = resolve(tx, w);
@@ -120,8 +115,8 @@ coverage_stats query_coverage(pqxx::connection& conn, std::chrono::seconds after
   });
 }
 
-latency_stats query_latency(pqxx::connection& conn, const window_spec& w) {
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+latency_stats query_latency(connection& db, const window_spec& w) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     latency_stats out;
     out.range = resolve(tx, w);
     auto rows = tx.exec_params(
@@ -136,8 +131,8 @@ latency_stats query_latency(pqxx::connection& conn, const window_spec& w) {
   });
 }
 
-error_code_stats query_error_codes(pqxx::connection& conn, const window_spec& w, int top) {
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+error_code_stats query_error_codes(connection& db, const window_spec& w, int top) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     error_code_stats out;
     out.top = top;
     out.range = resolve(tx, w);
@@ -153,15 +148,15 @@ error_code_stats query_error_codes(pqxx::connection& conn, const window_spec& w,
   });
 }
 
-rules_stats query_rules(pqxx::connection& conn) {
-  return read_only(conn, [&](pqxx::transaction_base& tx) {
+rules_stats query_rules(connection& db) {
+  return read_only(db, [&](pqxx::transaction_base& tx) {
     rules_stats out;
     auto rows = tx.exec(std::string("SELECT rule, group_key, coalesce(to_char(since AT TIME ZONE 'UTC', ") +
                         utc_rfc3339 +
                         "), ''), coalesce(last_share, 0)::float8, coalesce(last_failed, 0), "
                         "coalesce(last_total, 0) FROM dlr_stats_firing_rules ORDER BY rule, group_key");
     for (const auto& r : rows) {
-      out.firing.push_back(store::firing_group{r[0].as<std::string>(), r[1].as<std::string>(),
+      out.firing.push_back(firing_row{r[0].as<std::string>(), r[1].as<std::string>(),
                                                r[2].as<std::string>(), r[3].as<double>(),
                                                r[4].as<std::int64_t>(), r[5].as<std::int64_t>()});
     }
@@ -169,4 +164,4 @@ rules_stats query_rules(pqxx::connection& conn) {
   });
 }
 
-}  // namespace dlrd::insights
+}  // namespace dlrd::store

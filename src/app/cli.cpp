@@ -421,8 +421,10 @@ int run_cli(int argc, char** argv) {
     try {
       auto result = store::migrate(store::connection_string(config->database));
       for (const auto& note : result.notes) std::printf("%s\n", note.c_str());
-      if (result.applied.empty()) std::printf("schema is up to date\n");
+      if (result.applied.empty() && result.functions.empty()) std::printf("schema is up to date\n");
       for (const auto& m : result.applied) std::printf("applied %s\n", m.c_str());
+      for (const auto& f : result.functions) std::printf("applied function file %s\n", f.c_str());
+      for (const auto& i : result.reindexed) std::printf("rebuilt index %s (a function it calls changed)\n", i.c_str());
       return 0;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "dlrd migrate: %s\n", e.what());

@@ -517,5 +517,26 @@ TEST(operability, a_damaged_segment_at_start_shows_in_metrics_and_reaches_the_al
   EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }
 
+TEST(operability, migrate_says_what_it_applied_function_files_included) {
+  test::pg_database db(false);
+  temp_dir dir;
+  daemon d(dir.path(), db.url());  // writes the config; not started
+  const std::string migrate = std::string(DLRD_BINARY) + " migrate --config " + d.config_path() + " 2>&1";
+  int code = -1;
+  auto out = run_command(migrate, code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("applied 0001_sms_logs"), std::string::npos) << out;
+  EXPECT_NE(out.find("applied function file functions/dlr_log_send"), std::string::npos) << out;
+  out = run_command(migrate, code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("schema is up to date"), std::string::npos) << out;
+  // Only a function file to apply: said as such, not "up to date".
+  test::query(db.url(), "DELETE FROM dlr_schema_migrations WHERE name = 'functions/dlr_log_send'");
+  out = run_command(migrate, code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("applied function file functions/dlr_log_send"), std::string::npos) << out;
+  EXPECT_EQ(out.find("schema is up to date"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace dlrd::e2e

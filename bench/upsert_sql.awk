@@ -1,5 +1,6 @@
 # Writes the SQL of bench/run's PostgreSQL ceiling: nb transactions, each one 1,000-row
-# INSERT ... ON CONFLICT DO UPDATE into sms_logs from client-sent arrays, for connection c.
+# INSERT ... ON CONFLICT DO UPDATE into sms_logs from client-sent arrays, for connection c,
+# under the writers' convergence rule (dlr_report_wins).
 # usage: awk -v c=1 -v nb=200 -v n=1000 -f upsert_sql.awk > upsert-1.sql
 BEGIN {
   split("delivered delivered delivered delivered delivered delivered delivered delivered delivered undelivered", words, " ")
@@ -20,8 +21,7 @@ BEGIN {
     print "ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, raw_status = excluded.raw_status,"
     print "  status_at = excluded.status_at, delivered_at = coalesce(excluded.delivered_at, s.delivered_at),"
     print "  provider = excluded.provider, updated_at = now()"
-    print "WHERE s.status_at IS NULL"
-    print "   OR (dlr_status_class(excluded.status), excluded.status_at, dlr_status_ordinal(excluded.status))"
-    print "    > (dlr_status_class(s.status), s.status_at, dlr_status_ordinal(s.status));"
+    print "WHERE dlr_report_wins(excluded.status, excluded.status_at, excluded.raw_status, NULL,"
+    print "                      s.status, s.status_at, s.raw_status, s.error_code);"
   }
 }

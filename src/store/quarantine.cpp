@@ -1,6 +1,7 @@
+// dlr_quarantine read back for `dlrd quarantine list|replay`, and replayed rows marked.
 #include <dlrd/store/quarantine.hpp>
 
-#include <pqxx/pqxx>
+#include "pg.hpp"
 
 namespace dlrd::store {
 
@@ -14,22 +15,7 @@ std::string id_array(const std::vector<std::int64_t>& ids) {
 
 constexpr const char* rfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')";
 
-}  // namespace
-
-std::vector<quarantined_row> read_quarantine(const std::string& url, const quarantine_query& q) {
-  pqxx::connection conn(url);
-  pqxx::read_transaction tx(conn);
-  std::string sql = std::string("SELECT id, provider, reason, field, content_type, body, "
-                                "(extract(epoch FROM coalesce(received_at, stored_at)) * 1000000)::bigint, "
-                                "to_char(stored_at AT TIME ZONE 'UTC', ") + rfc3339 + "), "
-                    "coalesce(to_char(replayed_at AT TIME ZONE 'UTC', " + rfc3339 + "), '') "
-                    "FROM dlr_quarantine WHERE id > $1 AND ($2 OR replayed_at IS NULL) "
-                    "AND ($3::text IS NULL OR provider = $3) "
-                    "AND (cardinality($4::bigint[]) = 0 OR id = ANY ($4::bigint[])) "
-                    "ORDER BY id LIMIT $5";
-  const char* provider = q.provider ? q.provider->c_str() : nullptr;  // NULL: any provider
-  auto rows = tx.exec_params(sql, q.after_id, q.include_replayed, provider, id_array(q.ids),
-                             static_cast<std::int64_t>(q.limit));
+std::vector<quarantined_row> rows_of(const pqxx::result& rows) {
   std::vector<quarantined_row> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
@@ -49,15 +35,37 @@ std::vector<quarantined_row> read_quarantine(const std::string& url, const quara
   return out;
 }
 
+}  // namespace
+
+std::vector<quarantined_row> read_quarantine(const std::string& url, const quarantine_query& q) {
+  std::string sql = std::string("SELECT id, provider, reason, field, content_type, body, "
+                                "(extract(epoch FROM coalesce(received_at, stored_at)) * 1000000)::bigint, "
+                                "to_char(stored_at AT TIME ZONE 'UTC', ") + rfc3339 + "), "
+                    "coalesce(to_char(replayed_at AT TIME ZONE 'UTC', " + rfc3339 + "), '') "
+                    "FROM dlr_quarantine WHERE id > $1 AND ($2 OR replayed_at IS NULL) "
+                    "AND ($3::text IS NULL OR provider = $3) "
+                    "AND (cardinality($4::bigint[]) = 0 OR id = ANY ($4::bigint[])) "
+                    "ORDER BY id LIMIT $5";
+  const char* provider = param(q.provider);  // NULL: any provider
+  connection db(url);
+  return with_retry(db, retry_policy{.replay_safe = true}, [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return rows_of(tx.exec_params(sql, q.after_id, q.include_replayed, provider, id_array(q.ids),
+                                  static_cast<std::int64_t>(q.limit)));
+  });
+}
+
 std::size_t mark_replayed(const std::string& url, const std::vector<std::int64_t>& ids) {
   if (ids.empty()) return 0;
-  pqxx::connection conn(url);
-  pqxx::work tx(conn);
-  auto r = tx.exec_params("UPDATE dlr_quarantine SET replayed_at = now() WHERE id = ANY ($1::bigint[]) "
-                          "AND replayed_at IS NULL",
-                          id_array(ids));
-  tx.commit();
-  return r.affected_rows();
+  connection db(url);
+  return with_retry(db, retry_policy{}, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("UPDATE dlr_quarantine SET replayed_at = now() WHERE id = ANY ($1::bigint[]) "
+                            "AND replayed_at IS NULL",
+                            id_array(ids));
+    tx.commit();
+    return static_cast<std::size_t>(r.affected_rows());
+  });
 }
 
 }  // namespace dlrd::store

@@ -88,10 +88,10 @@ bool is_decimal_text(std::string_view s) {
   if (!s.empty() && s.front() == '-') s.remove_prefix(1);
   std::size_t int_digits = 0, frac_digits = 0;
   std::size_t i = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
+  while (i < s.size() && text::is_digit(s[i])) ++i, ++int_digits;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++frac_digits;
+    while (i < s.size() && text::is_digit(s[i])) ++i, ++frac_digits;
     if (frac_digits == 0) return false;
   }
   return i == s.size() && int_digits > 0;

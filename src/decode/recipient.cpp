@@ -1,6 +1,8 @@
 // Recipient numbers → E.164 text ("+" and 7 to 15 digits), or nothing when implausible.
 #include <dlrd/decode/decode.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 namespace dlrd::decode {
 
 std::optional<std::string> normalize_recipient(std::string_view raw) {
@@ -10,7 +12,7 @@ std::optional<std::string> normalize_recipient(std::string_view raw) {
     if (c == ' ' || c == '\t' || c == '-' || c == '.' || c == '(' || c == ')') continue;
     if (c == '+' && digits.empty() && !plus) {
       plus = true;
-    } else if (c >= '0' && c <= '9') {
+    } else if (text::is_digit(c)) {
       // Longer than any E.164 number even with a "00" prefix: stop copying, it is invalid.
       if (digits.size() > 17) return std::nullopt;
       digits.push_back(c);

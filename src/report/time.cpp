@@ -1,6 +1,8 @@
 // Timestamp parsing: the formats gateways actually send, strictly validated.
 #include <dlrd/report/time.hpp>
 
+#include <dlrd/text/ascii.hpp>
+
 #include <cmath>
 #include <cstdio>
 
@@ -63,7 +65,7 @@ std::optional<time_point> parse_timestamp(std::string_view text) {
     if (c.eat('.') || c.eat(',')) {
       int n = 0;
       std::int64_t scale = 100000;
-      while (!c.done() && c.peek() >= '0' && c.peek() <= '9') {
+      while (!c.done() && text::is_digit(c.peek())) {
         if (n < 6) micros += (c.peek() - '0') * scale;
         scale /= 10;
         ++n;

@@ -2,6 +2,7 @@
 #include "format.hpp"
 
 #include <dlrd/spool/file_journal.hpp>
+#include <dlrd/text/ascii.hpp>
 
 #include <algorithm>
 #include <array>
@@ -273,7 +274,7 @@ std::optional<std::uint64_t> parse_segment_name(std::string_view name) {
   if (name.size() != 24 || !ends_with(name, ".seg")) return std::nullopt;
   std::uint64_t v = 0;
   auto digits = name.substr(0, 20);
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  if (!std::all_of(digits.begin(), digits.end(), text::is_digit)) return std::nullopt;
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (ec != std::errc{} || p != digits.data() + digits.size() || v == 0) return std::nullopt;
   return v;

@@ -28,6 +28,4 @@ bool leader_session::lead() {
   return leader_;
 }
 
-pqxx::connection& leader_session::connection() { return pg(conn_); }
-
 }  // namespace dlrd::store

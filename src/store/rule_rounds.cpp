@@ -1,6 +1,7 @@
 // The rate rules' SQL: window counts, dlr_rule_state and the notices (see rule_rounds.hpp).
 #include <dlrd/store/rule_rounds.hpp>
 
+#include "pg.hpp"
 #include <dlrd/store/leader.hpp>
 
 #include <pqxx/pqxx>
@@ -179,12 +180,12 @@ bool rule_store::leader() const { return impl_->session.leader(); }
 void rule_store::reset() { impl_->session.reset(); }
 
 rule_round rule_store::begin(const std::string& rule) {
-  return rule_round(std::make_unique<rule_round::impl>(impl_->session.connection(), rule));
+  return rule_round(std::make_unique<rule_round::impl>(pg(impl_->session.db()), rule));
 }
 
 std::map<std::string, std::int64_t> rule_store::firing_counts() {
   std::map<std::string, std::int64_t> out;
-  pqxx::nontransaction tx(impl_->session.connection());
+  pqxx::nontransaction tx(pg(impl_->session.db()));
   for (const auto& row : tx.exec("SELECT rule, count(*) FROM dlr_rule_state WHERE firing GROUP BY rule")) {
     out[row[0].as<std::string>()] = row[1].as<std::int64_t>();
   }

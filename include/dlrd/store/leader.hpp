@@ -7,14 +7,6 @@
 #include <cstdint>
 #include <string>
 
-// Transitional, for rule_rounds.cpp inside store until it reads the session through
-// src/store/pg.hpp (pg(session.db())): a declaration of pqxx::connection (libpqxx 6.4), not
-// libpqxx's headers, so no module that includes this file includes or links libpqxx.
-namespace pqxx {
-class connect_direct;
-template <typename> class basic_connection_base;
-}
-
 namespace dlrd::store {
 
 /// Leadership is sticky: the session keeps the lock for as long as its connection lives,
@@ -32,8 +24,6 @@ class leader_session {
   bool leader() const { return leader_; }
   /// The session, for store's typed functions; valid after lead() returned (either way).
   store::connection& db() { return conn_; }
-  /// Transitional, store-internal (see above): the session's libpqxx connection.
-  pqxx::basic_connection_base<pqxx::connect_direct>& connection();
   /// Drops the connection and with it the lock (after an error in the owner's work).
   void reset() {
     conn_.close();

@@ -1,6 +1,8 @@
 // The alert outbox's claims: exactly once across concurrent claimers, retries, leases, stale drops.
 #include <dlrd/store/outbox.hpp>
 
+#include <dlrd/store/retry.hpp>
+
 #include "support/pg_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -128,6 +130,24 @@ TEST_F(alert_outbox_test, a_notice_committed_late_with_a_lower_id_is_not_skipped
   auto r = box.claim("hook", 10, hour, long_lease);
   ASSERT_EQ(r.notices.size(), 2u);
   EXPECT_EQ(r.notices[0].message_id, "early-id");
+}
+
+TEST_F(alert_outbox_test, a_claim_whose_session_was_killed_reconnects_and_a_dead_server_is_a_broken_connection) {
+  add_notices(3);
+  outbox box(db());
+  EXPECT_EQ(box.claim("hook", 1, hour, long_lease).notices.size(), 1u);
+  query(url(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  // The policy retries a broken connection once, on a new session.
+  EXPECT_EQ(box.claim("hook", 1, hour, long_lease).notices.size(), 1u);
+
+  outbox nowhere(dlrd::store::database_config{"postgresql://postgres@127.0.0.1:1/none", std::chrono::seconds(2), false});
+  try {
+    nowhere.claim("hook", 1, hour, long_lease);
+    ADD_FAILURE() << "a claim without a server succeeded";
+  } catch (const dlrd::store::database_error& e) {
+    EXPECT_EQ(e.kind(), dlrd::store::failure::broken_connection) << e.what();
+  }
 }
 
 }  // namespace

@@ -215,6 +215,28 @@ TEST_F(status_test, only_one_of_two_leader_candidates_runs_the_jobs_and_the_othe
   EXPECT_EQ(b_calls.load(), 1);
 }
 
+TEST_F(status_test, a_leader_whose_session_was_killed_runs_nothing_on_a_new_one_and_competes_again_next_run) {
+  log_send("m", "+447700900001", "ACME", "'{otp}'", "smspm", 40);
+  int calls = 0;
+  dlrd::status::leader_jobs jobs(otp_rule(), dlrd::status::retention_config{}, url(),
+                                 [&](std::vector<delivery_report>) { return ++calls, false; });
+  EXPECT_TRUE(jobs.expire_once().leader);
+  EXPECT_EQ(calls, 1);
+  query(url(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  // The lock went with the killed session: store must not run the job on a session of its own.
+  EXPECT_THROW(jobs.expire_once(), std::exception);
+  EXPECT_FALSE(jobs.leader());
+  EXPECT_EQ(calls, 1);
+  auto again = jobs.expire_once();
+  for (int i = 0; i < 100 && !again.leader; ++i) {
+    std::this_thread::sleep_for(20ms);
+    again = jobs.expire_once();
+  }
+  EXPECT_TRUE(again.leader);
+  EXPECT_EQ(calls, 2);
+}
+
 TEST_F(status_test, retention_deletes_old_rows_in_bounded_batches_and_keeps_new_ones) {
   std::vector<delivery_report> reports;
   const auto now_us = dlrd::report::now().time_since_epoch().count();

@@ -54,7 +54,7 @@ TEST(exposure, the_default_listener_is_loopback_and_loads_with_open_routes) {
 TEST(exposure, open_webhooks_and_api_on_every_interface_are_refused_naming_routes_and_fixes) {
   auto e = error_of(open_on_every_interface);
   EXPECT_NE(e.find(":2: listen.address: '0.0.0.0' is not a loopback address, and these webhooks take reports "
-                   "from anyone who can reach them: /webhooks/bandwidth, /webhooks/infobip"),
+                   "from anyone who can reach them: /webhooks/bandwidth, /webhooks/clickatell, /webhooks/infobip"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("/webhooks/smspm"), std::string::npos) << e;

@@ -94,27 +94,6 @@ std::map<std::string, window_counts> count_finals(pqxx::transaction_base& tx, co
 
 }  // namespace
 
-std::vector<firing_group> currently_firing(const std::string& url) {
-  pqxx::connection conn(url);
-  pqxx::read_transaction tx(conn);
-  auto rows = tx.exec(
-      "SELECT rule, group_key, to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-      "coalesce(last_share, 0)::float8, coalesce(last_failed, 0), coalesce(last_total, 0) "
-      "FROM dlr_rule_state WHERE firing ORDER BY rule, group_key");
-  std::vector<firing_group> out;
-  for (const auto& row : rows) {
-    firing_group g;
-    g.rule = row[0].as<std::string>();
-    g.group_key = row[1].as<std::string>();
-    g.since = row[2].is_null() ? "" : row[2].as<std::string>();
-    g.last_share = row[3].as<double>();
-    g.last_failed = row[4].as<std::int64_t>();
-    g.last_total = row[5].as<std::int64_t>();
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
 struct rule_round::impl {
   impl(pqxx::connection& conn, std::string rule_name) : tx(conn), rule(std::move(rule_name)) {}
   pqxx::work tx;

@@ -1,6 +1,7 @@
 // Rate rules against a real PostgreSQL: windows, thresholds, minimums, grouping, filters,
 // fire/resolve hysteresis, state across restarts and the leader lock.
 #include <dlrd/alert/rules.hpp>
+#include <dlrd/store/stats_db.hpp>
 
 #include "support/pg_fixture.hpp"
 
@@ -288,7 +289,8 @@ TEST_F(rules_test, group_by_country_fires_only_the_bad_country) {
   EXPECT_EQ(row[1].as<std::string>(), "FR");
   EXPECT_EQ(row[2].as<std::string>(), "delivered_share_below");
 
-  auto firing = dlrd::store::currently_firing(url());
+  dlrd::store::connection db(url());
+  auto firing = dlrd::store::query_rules(db).firing;
   ASSERT_EQ(firing.size(), 1u);
   EXPECT_EQ(firing[0].rule, "country-delivery");
   EXPECT_EQ(firing[0].group_key, "FR");
@@ -314,7 +316,8 @@ TEST_F(rules_test, hysteresis_keeps_a_dip_quiet_and_resolves_once_well_below) {
   EXPECT_EQ(resolved(), 1);
   EXPECT_TRUE(ev.evaluate_once().transitions.empty());
   EXPECT_EQ(resolved(), 1);
-  EXPECT_TRUE(dlrd::store::currently_firing(url()).empty());
+  dlrd::store::connection db(url());
+  EXPECT_TRUE(dlrd::store::query_rules(db).firing.empty());
 
   add(100, "rejected");  // 160 / 1700: crossed again, fires again
   ASSERT_EQ(ev.evaluate_once().transitions.size(), 1u);

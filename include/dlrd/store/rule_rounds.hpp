@@ -53,20 +53,6 @@ struct rule_notice {
   std::string details_json;
 };
 
-/// A group currently firing, as stored in dlr_rule_state.
-struct firing_group {
-  std::string rule;
-  std::string group_key;
-  std::string since;  ///< ISO 8601, UTC
-  double last_share = 0;
-  std::int64_t last_failed = 0;
-  std::int64_t last_total = 0;
-};
-
-/// Every firing group in the database at `url`, ordered by rule and group. Thread-safe
-/// (opens its own connection).
-std::vector<firing_group> currently_firing(const std::string& url);
-
 /// One rule's round: a transaction holding the rule's transaction lock (so even two
 /// evaluators that both believed they lead cannot notify twice). Nothing is kept unless
 /// commit() is called. Obtained from rule_store::begin().

@@ -1,31 +1,14 @@
 // `dlrd endpoints`: see endpoints_cmd.hpp.
 #include "endpoints_cmd.hpp"
 
+#include <dlrd/text/url.hpp>
+
 #include <algorithm>
 #include <cstdio>
 
 namespace dlrd::app {
 
 namespace {
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters, so a secret with
-/// '/', '+', '%' or '&' survives being pasted into a URL.
-std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string listen_base(const http::listen_config& listen) {
   std::string host = listen.address;
@@ -35,7 +18,7 @@ std::string listen_base(const http::listen_config& listen) {
 
 std::string token_text(const auth::auth_config& auth, bool reveal) {
   if (!reveal || !auth.token || auth.token->values.empty()) return "{token}";
-  return percent_encode(auth.token->values.front());
+  return text::percent_encode(auth.token->values.front());
 }
 
 }  // namespace

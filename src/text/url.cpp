@@ -1,9 +1,26 @@
-// Percent-decoding, form and query-string fields, and the parts of a request-target.
+// Percent-encoding and -decoding, form and query-string fields, and the parts of a request-target.
 #include <dlrd/text/url.hpp>
 
 #include <dlrd/text/ascii.hpp>
 
 namespace dlrd::text {
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[byte >> 4];
+      out += hex[byte & 15];
+    }
+  }
+  return out;
+}
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space) {
   std::string out;

@@ -17,6 +17,10 @@ using form_fields = std::vector<std::pair<std::string, std::string>>;
 /// malformed escape.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_as_space);
 
+/// RFC 3986 percent-encoding of every byte but the unreserved characters (ALPHA, DIGIT and
+/// "-._~"), so any value (a secret with '/', '+', '%' or '&') survives in a path or query.
+std::string percent_encode(std::string_view text);
+
 /// "a=1&b=x%20y&c" → {{"a","1"},{"b","x y"},{"c",""}} in order, duplicates kept;
 /// std::nullopt when an escape is malformed.
 std::optional<form_fields> parse_form(std::string_view text);

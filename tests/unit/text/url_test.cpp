@@ -27,6 +27,18 @@ TEST(text_url, query_and_path_split_a_target_at_the_first_question_mark) {
   EXPECT_EQ(dlrd::text::query_of("/a?b?c"), "b?c");
 }
 
+TEST(text_url, percent_encoding_keeps_only_unreserved_characters_and_decodes_back) {
+  EXPECT_EQ(dlrd::text::percent_encode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(dlrd::text::percent_encode("a/b+c%d&e f"), "a%2Fb%2Bc%25d%26e%20f");
+  EXPECT_EQ(dlrd::text::percent_encode("\xC3\xA9"), "%C3%A9");  // bytes, not characters
+  const std::string every_byte = [] {
+    std::string s;
+    for (int c = 0; c < 256; ++c) s += static_cast<char>(c);
+    return s;
+  }();
+  EXPECT_EQ(dlrd::text::percent_decode(dlrd::text::percent_encode(every_byte), false), every_byte);
+}
+
 TEST(text_url, percent_decoding_reads_plus_as_space_only_in_forms_and_refuses_broken_escapes) {
   EXPECT_EQ(dlrd::text::percent_decode("%2B44+7700", true), "+44 7700");
   EXPECT_EQ(dlrd::text::percent_decode("%2B44+7700", false), "+44+7700");

@@ -1,10 +1,11 @@
 #include "quarantine_cmd.hpp"
 
-#include <dlrd/decode/form.hpp>
 #include <dlrd/decode/profile.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/quarantine.hpp>
 #include <dlrd/store/writer.hpp>
+#include <dlrd/text/media_type.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -104,9 +105,9 @@ int quarantine_replay(const daemon_config& config, const quarantine_options& opt
         std::string lowered;
         in.get = arrived_as_get(payload);
         if (in.get) {
-          in.query = decode::query_of(payload.body);
+          in.query = text::query_of(payload.body);
         } else {
-          in.media_type = decode::media_type_of(payload.content_type, lowered);
+          in.media_type = text::media_type_of(payload.content_type, lowered);
           in.body = payload.body;
         }
         auto result = decode::decode(*profile, in, payload.received_at);

@@ -6,6 +6,7 @@
 #include <dlrd/config/yaml.hpp>
 #include <dlrd/report/time.hpp>
 
+#include "decode_helpers.hpp"
 #include "support/provider_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -15,50 +16,7 @@
 namespace dlrd::decode {
 namespace {
 
-const report::time_point received = *report::parse_timestamp("2026-03-01T09:00:00Z");
-
-const profile& builtin(std::string_view name) {
-  const auto* p = find_builtin(name);
-  if (!p) throw std::runtime_error("no built-in profile " + std::string(name));
-  return *p;
-}
-
-/// The built-in profile as an operator extends it (`extends: <base>` plus `yaml`).
-profile extended(std::string_view base, const std::string& yaml) {
-  profile p = builtin(base);
-  p.name = "custom";
-  config::load_string(yaml, "test", [&p](config::section& root) { parse_profile(root, p); });
-  return p;
-}
-
-decoded ok(const profile& p, const callback_input& in) {
-  auto r = decode(p, in, received);
-  if (auto* e = std::get_if<profile_error>(&r)) {
-    ADD_FAILURE() << p.name << ": unexpected error: " << e->error.reason << " (field '" << e->error.field << "')";
-    return {};
-  }
-  return std::get<decoded>(r);
-}
-
-report::delivery_report one(const profile& p, const callback_input& in) {
-  auto d = ok(p, in);
-  EXPECT_EQ(d.reports.size(), 1u);
-  return d.reports.empty() ? report::delivery_report{} : d.reports.front();
-}
-
-callback_input get(std::string_view query) {
-  callback_input in;
-  in.get = true;
-  in.query = query;
-  return in;
-}
-
-callback_input post(std::string_view media, std::string_view body) {
-  callback_input in;
-  in.media_type = media;
-  in.body = body;
-  return in;
-}
+using namespace test_helpers;
 
 std::string status_of(const report::delivery_report& r) { return std::string(report::to_string(r.canonical)); }
 
@@ -74,10 +32,10 @@ TEST(plivo_profile, a_zone_less_report_time_is_read_only_when_the_operator_names
   EXPECT_FALSE(bare.event_time_from_gateway);
 
   // DeliveryReportTime=2024-03-12 09:14:07.551093 (SentTime and QueuedTime are earlier).
-  auto in_utc = one(extended("plivo", "timezone: UTC\n"), in);
+  auto in_utc = one(from_yaml("timezone: UTC\n", "plivo"), in);
   EXPECT_EQ(utc(in_utc.event_at), utc("2024-03-12T09:14:07.551093Z"));
   EXPECT_TRUE(in_utc.event_time_from_gateway);
-  auto in_india = one(extended("plivo", "timezone: \"+05:30\"\n"), in);
+  auto in_india = one(from_yaml("timezone: \"+05:30\"\n", "plivo"), in);
   EXPECT_EQ(utc(in_india.event_at), utc("2024-03-12T03:44:07.551093Z"));
 }
 

@@ -6,6 +6,7 @@
 #include <dlrd/config/yaml.hpp>
 #include <dlrd/report/time.hpp>
 
+#include "decode_helpers.hpp"
 #include "support/provider_fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -16,13 +17,7 @@
 namespace dlrd::decode {
 namespace {
 
-const report::time_point received = *report::parse_timestamp("2026-03-01T09:00:00Z");
-
-const profile& builtin(std::string_view name) {
-  const auto* p = find_builtin(name);
-  if (!p) throw std::runtime_error("no built-in profile " + std::string(name));
-  return *p;
-}
+using namespace test_helpers;
 
 callback_input input_of(const test::http_fixture& f, const std::string& media, const std::string& query) {
   callback_input in;
@@ -31,45 +26,6 @@ callback_input input_of(const test::http_fixture& f, const std::string& media, c
   in.query = query;
   in.body = f.body;
   return in;
-}
-
-decoded ok(const profile& p, const callback_input& in) {
-  auto r = decode(p, in, received);
-  if (auto* e = std::get_if<profile_error>(&r)) {
-    ADD_FAILURE() << p.name << ": unexpected error: " << e->error.reason << " (field '" << e->error.field << "')";
-    return {};
-  }
-  return std::get<decoded>(r);
-}
-
-profile_error err(const profile& p, const callback_input& in) {
-  auto r = decode(p, in, received);
-  if (!std::holds_alternative<profile_error>(r)) {
-    ADD_FAILURE() << p.name << ": decoded although it should not: " << in.query << in.body;
-    return {};
-  }
-  return std::get<profile_error>(r);
-}
-
-callback_input get(std::string_view query) {
-  callback_input in;
-  in.get = true;
-  in.query = query;
-  return in;
-}
-
-callback_input post(std::string_view media, std::string_view body, std::string_view query = {}) {
-  callback_input in;
-  in.media_type = media;
-  in.body = body;
-  in.query = query;
-  return in;
-}
-
-report::delivery_report one(const profile& p, const callback_input& in) {
-  auto d = ok(p, in);
-  EXPECT_EQ(d.reports.size(), 1u);
-  return d.reports.empty() ? report::delivery_report{} : d.reports.front();
 }
 
 void expect_report(const report::delivery_report& r, const test::expected_report& e, const std::string& where) {
@@ -128,14 +84,6 @@ TEST(provider_fixtures, each_documented_callback_decodes_to_the_reports_its_gate
 }
 
 // --- Gateways' meaning: event filters, error codes, plain receipts --------------------------
-
-profile from_yaml(const std::string& yaml, std::string_view base = {}) {
-  profile p;
-  if (!base.empty()) p = builtin(base);
-  p.name = "custom";
-  config::load_string(yaml, "test", [&p](config::section& root) { parse_profile(root, p); });
-  return p;
-}
 
 TEST(event_filters, an_ignore_rule_drops_an_event_by_field_value_with_its_reason) {
   auto p = from_yaml(R"(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dlrd/http/config.hpp>
+#include <dlrd/http/edge.hpp>
 #include <dlrd/http/handler.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -10,7 +11,6 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -18,38 +18,8 @@
 
 namespace dlrd::http {
 
-/// Why a connection or request was refused at the edge: the label of dlrd_http_rejected_total.
-enum class rejection : std::size_t {
-  header_timeout,
-  body_timeout,
-  too_many_connections,
-  too_many_connections_per_ip,
-  header_too_large,
-  target_too_long,
-  body_too_large,
-  malformed,
-  smuggling,
-  tls_handshake,
-};
-inline constexpr std::array<std::string_view, 10> rejection_names = {
-    "header_timeout",   "body_timeout",    "too_many_connections", "too_many_connections_per_ip",
-    "header_too_large", "target_too_long", "body_too_large",       "malformed",
-    "smuggling",        "tls_handshake",
-};
-
-/// A request that ends its connection before reaching the handler: the answer to send, or
-/// none (`code` unknown) when the peer went away or never started a request.
-struct edge_error {
-  boost::beast::http::status code = boost::beast::http::status::unknown;
-  std::optional<rejection> reason;
-  std::string message;
-};
-
 /// Most bytes one read adds to a connection's buffer.
 inline constexpr std::size_t read_chunk = 4096;
-/// Longest chunk-size line. Chunk extensions and trailer fields are refused, so only leading
-/// zeros can make a valid line long; this bounds what a chunked body keeps unparsed.
-inline constexpr std::size_t chunk_line_limit = 256;
 
 /// A connection's read buffer. Its cap (the header limit or a chunk line, plus one read) holds
 /// every unparsed byte a request may need at once, so one connection's buffer never grows past it.
@@ -101,9 +71,7 @@ class request_reader {
  private:
   using parser_type = boost::beast::http::request_parser<boost::beast::http::string_body>;
   progress refuse(edge_error e);
-  std::optional<edge_error> check_header() const;
-  std::optional<edge_error> check_unparsed_chunk_line(std::string_view unparsed) const;
-  edge_error parse_failure(const boost::system::error_code& ec) const;
+  std::optional<edge_error> check_target(const boost::beast::flat_buffer& buffer) const;
   void on_chunk_header(std::uint64_t size, std::string_view extensions, boost::system::error_code& ec);
 
   const listen_config& limits_;

@@ -3,21 +3,18 @@
 #pragma once
 
 #include <dlrd/decode/config.hpp>
+#include <dlrd/decode/profile.hpp>
+#include <dlrd/http/answers.hpp>
+#include <dlrd/http/route.hpp>
 #include <dlrd/http/webhooks.hpp>
 #include <dlrd/report/report.hpp>
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <functional>
-#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace dlrd::http {
-
-using request = boost::beast::http::request<boost::beast::http::string_body>;
-using response = boost::beast::http::response<boost::beast::http::string_body>;
 
 /// Records to make durable, and the answer once they are.
 struct spool_action {
@@ -25,26 +22,21 @@ struct spool_action {
   response on_durable;
 };
 
-/// Either an immediate answer, a spool action, or deferred work (then `immediate` is unused).
-struct outcome {
-  response immediate;
-  std::optional<spool_action> spool;
-  /// Work that may block (a database query): the server runs it off the I/O threads and
-  /// sends what it returns.
-  std::function<response()> deferred;
-  /// Work that answers later without holding a thread (a long-poll): the server calls it
-  /// with a completion that may be invoked from any thread, exactly once.
-  std::function<void(std::function<void(response)>)> async;
+/// Work that may block (a database query): the server runs it off the I/O threads and sends
+/// what it returns.
+struct blocking_work {
+  std::function<response()> run;
 };
 
-/// A read-only API route served off the I/O threads: every request whose path starts with
-/// `prefix` (e.g. "/v1/stats/") goes to `serve`, which may block.
-struct api_route {
-  std::string prefix;
-  std::function<response(const request&)> serve;
-  /// Instead of `serve`: answers through the completion, from any thread, exactly once.
-  std::function<void(const request&, std::function<void(response)>)> serve_async;
+/// Work that answers later without holding a thread (a long-poll): the server calls `start`
+/// with a completion that may be invoked from any thread, exactly once.
+struct async_work {
+  std::function<void(std::function<void(response)>)> start;
 };
+
+/// What the handler decided: an answer now, records to make durable before the answer, or
+/// work that produces the answer elsewhere.
+using outcome = std::variant<response, spool_action, blocking_work, async_work>;
 
 /// What the server knows about a request besides the request itself.
 struct request_context {
@@ -84,20 +76,19 @@ class handler {
 
   outcome handle(const request& req, const request_context& ctx) const;
 
-  /// JSON error answer: {"error": reason[, "field": field]}.
-  static response error(unsigned version, boost::beast::http::status code, std::string_view reason,
-                        std::string_view field = {});
   /// The route label for metrics: one of the known routes ("/webhooks" for every path under
   /// it, whatever the profile or token), or "other" (so that unknown paths cannot create
   /// unbounded label values).
   static std::string_view route_of(std::string_view target);
 
-  /// 503 with Retry-After, for a full or failing spool and for shutdown.
-  static response unavailable(unsigned version, std::string_view reason, int retry_after_seconds);
-
  private:
+  outcome probe(const request& req, std::string_view path) const;
+  outcome api(const request& req, const request_context& ctx, const webhook_table* table, const api_route& route) const;
   outcome webhook(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
                   std::string_view token) const;
+  outcome accept(const request& req, const decode::profile& profile, decode::decoded& ok) const;
+  outcome quarantine(const request& req, const request_context& ctx, const webhook_table::endpoint& ep,
+                     const decode::profile_error& err) const;
   /// The 401 for a refused caller: counted under `label`, logged (rate-limited, target
   /// redacted), one body whatever check failed; a Basic challenge when Basic is configured.
   response unauthorized(const request& req, const request_context& ctx, std::string_view label,

@@ -1,0 +1,119 @@
+// Registration of the daemon's own metric series.
+#include "metrics_setup.hpp"
+
+namespace dlrd::app {
+
+reload_counters register_daemon_series(metrics::registry& reg) {
+  reg.get_gauge("dlrd_build_info", "Always 1; the version is a label.", {{"version", DLRD_VERSION}}).set(1);
+  return reload_counters{
+      reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "applied"}}),
+      reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "refused"}})};
+}
+
+void register_gauges(metrics::registry& reg, spool::journal& journal, const http::server& listener) {
+  using metrics::kind;
+  auto spool_stat = [&reg, &journal](const char* name, const char* help, kind k, std::uint64_t spool::stats::*field) {
+    reg.add_callback(name, help, k, [&journal, field] { return static_cast<double>(journal.snapshot().*field); });
+  };
+  spool_stat("dlrd_spool_backlog_records", "Records durable in the spool, not yet committed in PostgreSQL.",
+             kind::gauge, &spool::stats::backlog_records);
+  spool_stat("dlrd_spool_backlog_bytes", "Bytes of the spool's live segments.", kind::gauge,
+             &spool::stats::backlog_bytes);
+  spool_stat("dlrd_spool_records_appended_total", "Records made durable in the spool.", kind::counter,
+             &spool::stats::records_appended);
+  spool_stat("dlrd_spool_records_committed_total", "Spooled records committed in PostgreSQL.", kind::counter,
+             &spool::stats::records_committed);
+  spool_stat("dlrd_spool_appends_full_total", "Appends refused because the spool was full (answered 503).",
+             kind::counter, &spool::stats::appends_full);
+  spool_stat("dlrd_spool_appends_failed_total", "Appends failed by a write or fsync error (answered 503).",
+             kind::counter, &spool::stats::appends_failed);
+  spool_stat("dlrd_spool_groups_written_total", "Group commits written (one write each).", kind::counter,
+             &spool::stats::groups_written);
+  spool_stat("dlrd_spool_syncs_total", "fdatasync calls on spool segments.", kind::counter, &spool::stats::syncs);
+  reg.add_callback("dlrd_spool_oldest_record_age_seconds",
+                   "How long the oldest record not yet committed in PostgreSQL has been in the spool; 0 when "
+                   "nothing waits.",
+                   kind::gauge, [&journal] {
+                     auto oldest = journal.snapshot().oldest_spooled_at;
+                     if (oldest == std::chrono::steady_clock::time_point{}) return 0.0;
+                     return std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest).count();
+                   });
+
+  auto conn_stat = [&reg, &listener](const char* name, const char* help, kind k,
+                                     std::uint64_t http::server_counters::*field) {
+    reg.add_callback(name, help, k, [&listener, field] { return static_cast<double>(listener.counters().*field); });
+  };
+  conn_stat("dlrd_connections_active", "Open HTTP connections.", kind::gauge,
+            &http::server_counters::active_connections);
+  conn_stat("dlrd_connections_accepted_total", "HTTP connections accepted.", kind::counter,
+            &http::server_counters::connections_accepted);
+  conn_stat("dlrd_connections_refused_total", "HTTP connections refused over listen.max_connections.",
+            kind::counter, &http::server_counters::connections_refused);
+}
+
+void register_status_gauges(metrics::registry& reg, const status::service& api) {
+  using metrics::kind;
+  auto stat = [&reg, &api](const char* name, const char* help, kind k, std::uint64_t status::service_counters::*field) {
+    reg.add_callback(name, help, k, [&api, field] { return static_cast<double>(api.counters().*field); });
+  };
+  stat("dlrd_status_waiters", "Long-polls waiting for a final status on this instance.", kind::gauge,
+       &status::service_counters::waiting);
+  stat("dlrd_status_woken_total", "Long-polls answered because their messages became final.", kind::counter,
+       &status::service_counters::woken);
+  stat("dlrd_status_timed_out_total", "Long-polls answered at their timeout.", kind::counter,
+       &status::service_counters::timed_out);
+  stat("dlrd_status_notifications_total", "Wake-up notifications received over LISTEN.", kind::counter,
+       &status::service_counters::notifications);
+  stat("dlrd_status_refused_total", "Status API requests answered 503 (limits, database, shutdown).", kind::counter,
+       &status::service_counters::refused);
+}
+
+
+std::function<void(const alert::rule_evaluation&)> rule_round_series(metrics::registry& registry) {
+  return [&registry, known = std::set<std::string>{}](const alert::rule_evaluation& round) mutable {
+    auto firing = [&registry](const std::string& rule) -> metrics::gauge& {
+      return registry.get_gauge("dlrd_rate_rules_firing",
+                                "Groups (all traffic, or one country) in which a rate rule is firing, by rule.",
+                                {{"rule", rule}});
+    };
+    for (const auto& rule : known) {
+      if (round.firing.count(rule) == 0) firing(rule).set(0);  // removed by a reload
+    }
+    for (const auto& [rule, groups] : round.firing) {
+      known.insert(rule);
+      firing(rule).set(static_cast<double>(groups));
+    }
+    for (const auto& t : round.transitions) {
+      registry
+          .get_counter("dlrd_rate_rule_transitions_total", "Rate rule groups that fired or resolved, by rule.",
+                       {{"rule", t.rule}, {"transition", t.fired ? "fired" : "resolved"}})
+          .inc();
+    }
+  };
+}
+
+std::function<void(std::string_view, std::string_view)> auth_failure_series(metrics::registry& registry) {
+  return [&registry](std::string_view profile, std::string_view reason) {
+    registry
+        .get_counter("dlrd_auth_failures_total", "Webhook callers refused (answered 401), by profile and failed check.",
+                     {{"profile", std::string(profile)}, {"reason", std::string(reason)}})
+        .inc();
+  };
+}
+
+void unknown_words::count(std::string_view profile, std::string_view word) {
+  std::string key = std::string(profile) + '\0' + std::string(word);
+  {
+    std::lock_guard lock(mutex_);
+    if (!seen_.contains(key)) {
+      if (seen_.size() >= max_words) key.clear();
+      else seen_.insert(key);
+    }
+  }
+  registry_
+      .get_counter("dlrd_unknown_status_total", "Status words a profile did not know (kept raw, read as pending).",
+                   {{"profile", std::string(profile)}, {"word", key.empty() ? "other" : std::string(word)}})
+      .inc();
+}
+
+}  // namespace dlrd::app

@@ -6,6 +6,7 @@
 #include <dlrd/store/writer.hpp>
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +20,36 @@ namespace dlrd::app {
 /// unknown and left at the epoch, so that a replay after an unknown commit outcome meets
 /// the same row (sql/0012's key) instead of adding a second one and a second notice.
 report::quarantined_payload undecodable_spool_record(const spool::record& r);
+
+/// One writer's batches committed asynchronously (store.synchronous_commit off) whose commit
+/// PostgreSQL may not have flushed yet. The spool is the log that still holds them: their
+/// records are committed to the journal only once the server's flush position passed their
+/// commit; the journal's checkpoint stays a prefix whatever order batches are released in.
+/// Not thread-safe: each writer thread owns one.
+class flush_gate {
+ public:
+  struct batch {
+    std::vector<std::uint64_t> seqs;
+    std::vector<report::ingest_record> records;  ///< kept to write them again after a reconnect
+    store::wal_position committed_at;
+    std::chrono::steady_clock::time_point since{};
+  };
+
+  void add(batch b) { waiting_.push_back(std::move(b)); }
+  /// Takes out the seqs of the batches `flushed` covers: committed on the same connection,
+  /// at or below its LSN.
+  std::vector<std::uint64_t> release(store::wal_position flushed);
+  /// Takes out the batches committed on another connection than `current`: that server may
+  /// have crashed before flushing them, and a new connection's LSNs say nothing about them.
+  std::vector<batch> take_stale(std::uint64_t current);
+  bool empty() const { return waiting_.empty(); }
+  std::size_t size() const { return waiting_.size(); }
+  /// When the longest-waiting batch committed; now() when none waits.
+  std::chrono::steady_clock::time_point oldest() const;
+
+ private:
+  std::deque<batch> waiting_;
+};
 
 /// Thread-safety: start/stop from the controlling thread; the observers from any thread.
 class writer_pool {
@@ -48,6 +79,17 @@ class writer_pool {
 
  private:
   void run(std::size_t index);
+  /// Retries until the batch commits; false when stopped first (the records stay in the spool).
+  bool write_until_committed(std::size_t index, const std::vector<report::ingest_record>& batch,
+                             store::write_outcome& out);
+  /// Hands `out`'s batch to the gate (or straight to the journal with synchronous commit),
+  /// then releases what the flush position it came with covers.
+  void committed(std::size_t index, flush_gate& gate, flush_gate::batch b, const store::write_outcome& out);
+  /// Asks how far the WAL is flushed, releases what that covers, writes stale batches again.
+  void poll_flushed(std::size_t index, flush_gate& gate, bool force);
+  void release(std::size_t index, flush_gate& gate, store::wal_position flushed);
+  /// Writes again the batches committed on another connection than `connection`.
+  void rewrite_stale(std::size_t index, flush_gate& gate, std::uint64_t connection);
 
   spool::journal& journal_;
   store::database_config db_;
@@ -58,6 +100,7 @@ class writer_pool {
   metrics::histogram* batch_size_ = nullptr;
   metrics::histogram* batch_seconds_ = nullptr;
   std::unique_ptr<std::atomic<std::int64_t>[]> loop_beats_;  // steady ticks, per writer
+  std::unique_ptr<std::atomic<std::int64_t>[]> awaiting_;    // batches in each writer's flush gate
   std::vector<std::unique_ptr<store::writer>> writers_;
   std::vector<std::thread> threads_;
 };

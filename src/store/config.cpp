@@ -18,13 +18,6 @@ void parse(config::section& s, store_config& out) {
   s.read_duration("retry_backoff_max", out.retry_backoff_max, std::chrono::milliseconds{1});
   s.read("history", out.history);
   s.read("synchronous_commit", out.synchronous_commit);
-  if (!out.synchronous_commit) {
-    // The spool trims a record once its commit returns: an asynchronous commit that a
-    // PostgreSQL crash loses would lose reports already acked (DESIGN.md, invariant 1).
-    s.error("synchronous_commit",
-            "false is refused: the spool is trimmed once a commit returns, so an asynchronous commit lost in a "
-            "PostgreSQL crash would lose reports already acknowledged; leave it true");
-  }
 }
 
 std::string connection_string(const database_config& db) {

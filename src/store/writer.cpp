@@ -40,6 +40,13 @@ constexpr const char* async_commit_term = ", set_config('synchronous_commit', 'o
 
 constexpr const char* write_statement_name = "dlrd_write_batch";
 
+// Read right after an asynchronous COMMIT returns: the insert position is at or past its
+// commit record (the server has no cheaper way to name it); the flush position tells how
+// far earlier commits are safe. `pg_lsn - pg_lsn` is a byte count, from the log's start.
+constexpr const char* wal_position_name = "dlrd_wal_position";
+constexpr const char* wal_position_text =
+    "SELECT (pg_current_wal_insert_lsn() - '0/0')::int8, (pg_current_wal_flush_lsn() - '0/0')::int8";
+
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
@@ -171,6 +178,7 @@ struct writer::impl {
   store_config config;
   std::string statement;
   std::unique_ptr<pqxx::connection> conn;
+  std::uint64_t conn_id = 0;  // connections_opened when conn was opened
 
   std::atomic<bool> connected{false};
   std::atomic<std::uint64_t> attempts{0}, errors{0}, connections_opened{0};
@@ -196,8 +204,9 @@ struct writer::impl {
       auto c = std::make_unique<pqxx::connection>(connection_string(db));
       c->prepare(write_statement_name, statement);
       c->prepare(parts_statement_name, parts_statement());
+      if (!config.synchronous_commit) c->prepare(wal_position_name, wal_position_text);
       conn = std::move(c);
-      ++connections_opened;
+      conn_id = ++connections_opened;
     }
     return *conn;
   }
@@ -224,7 +233,39 @@ struct writer::impl {
     pqxx::work tx(connection());
     auto out = run(tx, p);
     tx.commit();
+    read_position(out);
     return out;
+  }
+
+  // A failure here fails the attempt: the batch is written again, which is harmless.
+  void read_position(write_outcome& out) {
+    if (config.synchronous_commit) return;
+    pqxx::nontransaction tx(*conn);
+    auto row = tx.exec_prepared1(wal_position_name);
+    out.committed_at = wal_position{conn_id, row[0].as<std::uint64_t>()};
+    out.flushed_lsn = row[1].as<std::uint64_t>();
+  }
+
+  wal_position flushed(bool force) {
+    try {
+      auto& c = connection();
+      if (force) {
+        pqxx::work tx(c);
+        tx.exec0("SET LOCAL synchronous_commit = on");
+        // A transaction that wrote no WAL commits without a flush; this message is a WAL
+        // record of its own (no table touched), so the commit flushes all WAL before it.
+        tx.exec1("SELECT pg_logical_emit_message(true, 'dlrd', 'flush')");
+        tx.commit();
+      }
+      pqxx::nontransaction tx(c);
+      auto row = tx.exec_prepared1(wal_position_name);
+      return wal_position{conn_id, row[1].as<std::uint64_t>()};
+    } catch (const pqxx::broken_connection& e) {
+      failed(message_of(e), true);
+    } catch (const std::exception& e) {
+      failed(message_of(e), !conn || !conn->is_open());
+    }
+    return {};
   }
 
   // After a data error: the batch is split in halves, each written under a savepoint, down to
@@ -236,6 +277,7 @@ struct writer::impl {
     write_outcome total;
     halves(tx, batch, total);  // the whole batch was just refused
     tx.commit();
+    read_position(total);
     return total;
   }
 
@@ -362,6 +404,13 @@ write_outcome writer::write(std::span<const report::ingest_record> batch, const 
     impl_->sleep_for(backoff, stop);
     backoff = std::min(backoff * 2, std::max(impl_->config.retry_backoff_max, milliseconds(1)));
   }
+}
+
+wal_position writer::flushed(bool force) {
+  impl_->beat();
+  auto at = impl_->flushed(force);
+  impl_->beat();
+  return at;
 }
 
 bool writer::connected() const { return impl_->connected; }

@@ -218,6 +218,29 @@ TEST_F(writer_test, history_off_writes_no_events) {
   EXPECT_EQ(count(url(), "sms_logs"), 1);
 }
 
+TEST_F(writer_test, an_asynchronous_commit_names_its_wal_position_and_a_forced_flush_passes_it) {
+  auto c = fast_retry();
+  c.synchronous_commit = false;
+  auto w = make_writer(c);
+  auto first = write(w, std::vector{make_report("m1", status::delivered, "DELIVRD", t0)});
+  EXPECT_EQ(first.committed_at.connection, 1u);
+  EXPECT_GT(first.committed_at.lsn, 0u);
+  auto next = write(w, std::vector{make_report("m2", status::delivered, "DELIVRD", t0)});
+  EXPECT_EQ(next.committed_at.connection, 1u);
+  EXPECT_GT(next.committed_at.lsn, first.committed_at.lsn);
+  auto flushed = w.flushed(true);
+  EXPECT_EQ(flushed.connection, 1u);
+  EXPECT_GE(flushed.lsn, next.committed_at.lsn);
+  EXPECT_EQ(count(url(), "sms_logs"), 2);
+}
+
+TEST_F(writer_test, a_synchronous_commit_names_no_wal_position) {
+  auto w = make_writer();
+  auto out = write(w, std::vector{make_report("m1", status::delivered, "DELIVRD", t0)});
+  EXPECT_EQ(out.committed_at.connection, 0u);
+  EXPECT_EQ(out.committed_at.lsn, 0u);
+}
+
 TEST_F(writer_test, a_record_with_a_data_error_is_quarantined_and_does_not_block_its_batch) {
   auto w = make_writer();
   auto refused = make_report(std::string("bad\0id", 6), status::delivered, "DELIVRD", t0);  // text cannot hold NUL

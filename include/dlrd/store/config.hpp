@@ -24,10 +24,11 @@ struct store_config {
   std::chrono::milliseconds batch_linger{5};        ///< wait for a fuller batch at most this long
   std::chrono::milliseconds retry_backoff_max{5000};
   bool history = true;                              ///< write dlr_events
-  /// Must be true: parse() refuses false, since the spool trims a record once its commit
-  /// returns, before an asynchronous commit is flushed (a PostgreSQL crash would lose acked
-  /// reports). Allowing it needs the checkpoint to wait for the WAL flush position
-  /// (pg_current_wal_flush_lsn) first.
+  /// false (`off`): each batch commits with synchronous_commit off, so PostgreSQL need not
+  /// flush its WAL per commit; the spool stays the log of record, and a batch's records are
+  /// committed to it only once pg_current_wal_flush_lsn() has passed the batch's commit
+  /// (app/writer_pool.hpp, flush_gate): a PostgreSQL crash loses only commits the spool
+  /// still holds, and they are written again (idempotent upserts).
   bool synchronous_commit = true;
   /// Statuses whose first arrival writes a failure notice to dlr_alert_outbox. Set by the
   /// app from the alert configuration; not read from the `store` section.

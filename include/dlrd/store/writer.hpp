@@ -14,6 +14,14 @@
 
 namespace dlrd::store {
 
+/// A place in the write-ahead log of the server one of this writer's connections reached.
+/// LSNs compare only within one connection's server: after a crash recovery (or a failover)
+/// the log goes on from what was flushed, so an LSN from before says nothing about it.
+struct wal_position {
+  std::uint64_t connection = 0;  ///< which of the writer's connections (1 = its first); 0 = none
+  std::uint64_t lsn = 0;
+};
+
 struct write_outcome {
   std::size_t reports = 0;        ///< reports in the batch
   std::size_t rows_changed = 0;   ///< sms_logs rows inserted or moved to a new state
@@ -22,6 +30,11 @@ struct write_outcome {
   std::size_t notices = 0;        ///< failure notices written to dlr_alert_outbox
   std::size_t waiters_woken = 0;  ///< final rows with a registered status waiter (one NOTIFY each)
   std::size_t statements = 0;     ///< write statements run in the committed transaction (1 without refusals)
+  /// With store.synchronous_commit off: the WAL insert position read on the same connection
+  /// right after COMMIT returned, at or past the commit record; and how far the WAL was
+  /// flushed at that moment. Both zero with synchronous commit.
+  wal_position committed_at;
+  std::uint64_t flushed_lsn = 0;
 };
 
 /// Plain running totals of one writer, for metrics and the watchdog.
@@ -47,6 +60,12 @@ class writer {
   /// (a data error) is written to dlr_quarantine with the error instead, so one bad
   /// record cannot block the pipeline.
   write_outcome write(std::span<const report::ingest_record> batch, const std::atomic<bool>& stop);
+
+  /// How far the WAL is flushed, asked on the current connection (opened if needed). With
+  /// `force`, a tiny synchronous transaction first flushes every WAL record before it, for
+  /// when the walwriter leaves the last async commit waiting. {0, 0} on any error: it never
+  /// throws, and the next write or call reconnects.
+  wal_position flushed(bool force);
 
   /// True after the last attempt reached the database.
   bool connected() const;

@@ -1,10 +1,11 @@
 // GET /v1/stats/*: parameter checks, the query behind each path, its JSON answer.
 #include <dlrd/insights/api.hpp>
 
-#include <dlrd/decode/form.hpp>
 #include <dlrd/insights/stats.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/retry.hpp>
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -43,7 +44,7 @@ class parameters {
  public:
   static std::variant<parameters, bad_parameter> read(std::string_view query_string,
                                                       const std::vector<std::string_view>& known) {
-    auto fields = decode::parse_form(query_string);
+    auto fields = text::parse_form(query_string);
     if (!fields) return bad_parameter{"malformed query string (a bad %-escape)", "query"};
     parameters p;
     for (auto& [name, value] : *fields) {
@@ -197,7 +198,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   while (!text.empty()) {
     std::int64_t n = 0;
     std::size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    while (digits < text.size() && text::is_digit(text[digits])) {
       if (digits == 9) return std::nullopt;  // keeps the sum far from overflow
       n = n * 10 + (text[digits] - '0');
       ++digits;
@@ -281,7 +282,7 @@ void stats_service::answer_async(std::string path, std::string query_string,
   if (auto hit = from_cache(path + "?" + query_string)) return done(*hit);
   {
     std::lock_guard lock(queue_mutex_);
-    if (!stopping_ && queue_.size() < max_queued) {
+    if (!stopping_ && queue_.size() + running_ < max_queued + workers) {
       queue_.push_back(queued{std::move(path), std::move(query_string), std::move(done)});
       queue_cv_.notify_one();
       return;
@@ -300,12 +301,15 @@ void stats_service::work() {
       if (stopping_) return;
       q = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
     auto key = q.path + "?" + q.query_string;
     auto hit = from_cache(key);  // answered while this one queued
     auto a = hit ? *hit : answer_uncached(conn, q.path, q.query_string);
     if (!hit) keep(key, a);
     q.done(std::move(a));
+    std::lock_guard lock(queue_mutex_);
+    --running_;
   }
 }
 

@@ -2,14 +2,14 @@
 #include "routes.hpp"
 
 #include <dlrd/decode/decode.hpp>
-#include <dlrd/decode/form.hpp>
 #include <dlrd/report/country.hpp>
 #include <dlrd/report/time.hpp>
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 #include <set>
 
@@ -79,8 +79,8 @@ failed read_cost(const json& in, const char* key, std::optional<std::string>& ou
   const auto& c = in[key];
   std::string t = c.is_string() ? c.get<std::string>() : c.is_number() ? c.dump() : "";
   bool ok = !t.empty() && t.size() <= 32 &&
-            std::all_of(t.begin(), t.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) || ch == '.'; }) &&
-            std::count(t.begin(), t.end(), '.') <= 1 && std::isdigit(static_cast<unsigned char>(t.front()));
+            std::all_of(t.begin(), t.end(), [](char ch) { return text::is_digit(ch) || ch == '.'; }) &&
+            std::count(t.begin(), t.end(), '.') <= 1 && text::is_digit(t.front());
   ok = ok && report::fits_cost_eur(t);  // NUMERIC(10,6), as in the article
   if (!ok) return bad(std::string(key) + " must be a non-negative decimal number below 10000", key);
   out = t;
@@ -96,8 +96,7 @@ failed check_recipient(store::send_record& s, const char* to_key, const char* co
     if (!s.country) s.country = report::country_of(*s.to);
   }
   const auto& c = s.country;
-  if (c && (c->size() != 2 || !std::isupper(static_cast<unsigned char>((*c)[0])) ||
-            !std::isupper(static_cast<unsigned char>((*c)[1])))) {
+  if (c && (c->size() != 2 || !text::is_upper((*c)[0]) || !text::is_upper((*c)[1]))) {
     return bad(std::string(country_key) + " must be an ISO 3166 alpha-2 code such as GB", country_key);
   }
   if (s.sent_at && !report::parse_timestamp(*s.sent_at)) return bad("sent_at must be an RFC 3339 timestamp", "sent_at");
@@ -134,10 +133,10 @@ command batch_wait(std::string_view body, const status_api_config& config) {
 }
 
 command one_message(std::string_view path, std::string_view query, const status_api_config& config) {
-  auto id = decode::percent_decode(path.substr(collection.size() + 1), false);
+  auto id = text::percent_decode(path.substr(collection.size() + 1), false);
   if (!id || !valid_id(*id)) return error_answer(404, "not a valid message id");
   std::optional<milliseconds> wait;
-  auto fields = decode::parse_form(query);
+  auto fields = text::parse_form(query);
   if (!fields) return bad("malformed query string");
   for (const auto& [k, v] : *fields) {
     if (k != "wait") continue;
@@ -208,7 +207,7 @@ std::variant<answer, store::send_record> parse_send(std::string_view body) {
 }
 
 command route(const api_request& req, const status_api_config& config) {
-  auto path = decode::path_of(req.target);
+  auto path = text::path_of(req.target);
   if (path == collection) {
     if (req.method != "POST") return not_allowed(req.method, "POST");
     auto send = parse_send(req.body);
@@ -221,7 +220,7 @@ command route(const api_request& req, const status_api_config& config) {
   }
   if (path.starts_with(collection) && path.size() > collection.size() + 1 && path[collection.size()] == '/') {
     if (req.method != "GET" && req.method != "HEAD") return not_allowed(req.method, "GET, HEAD");
-    return one_message(path, decode::query_of(req.target), config);
+    return one_message(path, text::query_of(req.target), config);
   }
   return error_answer(404, "no route for " + std::string(path));
 }

@@ -80,8 +80,10 @@ class stats_service {
   /// For the HTTP server: answers through `done` from one of the service's own threads
   /// (`workers`, one connection each), never the caller's, so a slow stats query can hold
   /// neither an I/O thread nor the server's blocking pool (the status API and webhooks never
-  /// wait for it). At most `max_queued` requests wait for a worker; past that, and after
-  /// stop, 503 with Retry-After. A cached answer is given at once. Thread-safe.
+  /// wait for it). At most `workers + max_queued` requests are in the service at once
+  /// (running or waiting for a worker, counted together so the bound does not depend on how
+  /// fast a worker picks one up); past that, and after stop, 503 with Retry-After. A cached
+  /// answer is given at once. Thread-safe.
   void answer_async(std::string path, std::string query_string, std::function<void(stats_answer)> done);
   /// Answers what is queued with 503 and joins the threads. Idempotent; the destructor calls it.
   void stop();
@@ -113,6 +115,7 @@ class stats_service {
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<queued> queue_;
+  std::size_t running_ = 0;  // taken by a worker, not yet answered; guarded by queue_mutex_
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

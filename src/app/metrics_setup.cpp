@@ -76,18 +76,19 @@ std::function<void(const alert::rule_evaluation&)> rule_round_series(metrics::re
                                 "Groups (all traffic, or one country) in which a rate rule is firing, by rule.",
                                 {{"rule", rule}});
     };
+    // Transitions first: a scrape that sees a rule firing also sees the transition that fired it.
+    for (const auto& t : round.transitions) {
+      registry
+          .get_counter("dlrd_rate_rule_transitions_total", "Rate rule groups that fired or resolved, by rule.",
+                       {{"rule", t.rule}, {"transition", t.fired ? "fired" : "resolved"}})
+          .inc();
+    }
     for (const auto& rule : known) {
       if (round.firing.count(rule) == 0) firing(rule).set(0);  // removed by a reload
     }
     for (const auto& [rule, groups] : round.firing) {
       known.insert(rule);
       firing(rule).set(static_cast<double>(groups));
-    }
-    for (const auto& t : round.transitions) {
-      registry
-          .get_counter("dlrd_rate_rule_transitions_total", "Rate rule groups that fired or resolved, by rule.",
-                       {{"rule", t.rule}, {"transition", t.fired ? "fired" : "resolved"}})
-          .inc();
     }
   };
 }

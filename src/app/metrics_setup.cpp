@@ -1,10 +1,13 @@
 // Registration of the daemon's own metric series.
 #include "metrics_setup.hpp"
 
+#include <dlrd/metrics/process.hpp>
+
 namespace dlrd::app {
 
 reload_counters register_daemon_series(metrics::registry& reg) {
   reg.get_gauge("dlrd_build_info", "Always 1; the version is a label.", {{"version", DLRD_VERSION}}).set(1);
+  metrics::register_process_metrics(reg);
   return reload_counters{
       reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "applied"}}),
       reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "refused"}})};

@@ -2,7 +2,8 @@
 #include <dlrd/http/handler.hpp>
 
 #include <dlrd/decode/decode.hpp>
-#include <dlrd/decode/form.hpp>
+#include <dlrd/text/media_type.hpp>
+#include <dlrd/text/url.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -16,7 +17,7 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-using decode::path_of;
+using text::path_of;
 
 /// At most one line per second per thread: a flood of bad callers must not flood the log
 /// (nor cost a redacted copy of each target: `target` runs only for a line that is written).
@@ -145,8 +146,8 @@ outcome handler::webhook(const request& req, const request_context& ctx, const w
   std::string lowered;
   decode::callback_input in;
   in.get = is_get;
-  in.media_type = decode::media_type_of(content_type, lowered);
-  in.query = decode::query_of(req.target());
+  in.media_type = text::media_type_of(content_type, lowered);
+  in.query = text::query_of(req.target());
   in.body = req.body();
   if (!ep.verifier.empty()) {
     // The checks are told what the decoder will read, so that a signature covers all of it.

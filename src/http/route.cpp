@@ -1,7 +1,8 @@
 // The route adapter: plain answers of the application's routes turned into responses.
 #include <dlrd/http/route.hpp>
 
-#include <dlrd/decode/form.hpp>
+#include <dlrd/text/ascii.hpp>
+#include <dlrd/text/url.hpp>
 
 namespace dlrd::http {
 
@@ -27,15 +28,13 @@ response to_response(route_answer a, unsigned version) {
 route_request route_request_of(const request& req) {
   std::string_view target(req.target().data(), req.target().size());
   return route_request{std::string_view(req.method_string().data(), req.method_string().size()), target,
-                       decode::path_of(target), decode::query_of(target), req.body()};
+                       text::path_of(target), text::query_of(target), req.body()};
 }
 
 bool allows(std::string_view allow, std::string_view method) {
   while (!allow.empty()) {
     auto comma = allow.find(',');
-    auto one = allow.substr(0, comma);
-    while (one.starts_with(' ')) one.remove_prefix(1);
-    while (one.ends_with(' ')) one.remove_suffix(1);
+    auto one = text::trim(allow.substr(0, comma), " ");
     if (one == method) return true;
     if (comma == std::string_view::npos) break;
     allow.remove_prefix(comma + 1);

@@ -155,6 +155,12 @@ TEST(operability, metrics_are_prometheus_text_and_move_as_reports_flow) {
   EXPECT_GE(sample(after, "dlrd_connections_accepted_total"), 1);
   EXPECT_GE(sample(after, "dlrd_connections_active"), 1);
   EXPECT_EQ(sample(after, "dlrd_db_errors_total"), 0);
+  // The standard process series, of the daemon itself.
+  EXPECT_GT(sample(after, "process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GT(sample(after, "process_open_fds"), 3);
+  EXPECT_GT(sample(after, "process_max_fds"), sample(after, "process_open_fds"));
+  EXPECT_GT(sample(after, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GE(sample(after, "process_cpu_seconds_total"), 0);
 
   // A real parser and linter, when Debian's prometheus package provides it.
   int rc = -1;

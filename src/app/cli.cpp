@@ -275,6 +275,122 @@ std::optional<daemon_config> load(const std::string& file) {
   }
 }
 
+/// `dlrd help [COMMAND]` and `dlrd help --man`.
+int help_command(const options& o) {
+  if (o.man) {
+    print_man_page();
+    return 0;
+  }
+  if (o.positional.empty()) {
+    print_usage(stdout);
+    return 0;
+  }
+  auto topic = commands().find(o.positional[0]);
+  if (o.positional.size() > 1 || topic == commands().end()) {
+    std::fprintf(stderr, "dlrd help: unknown command '%s'\n", o.positional[0].c_str());
+    print_usage(stderr);
+    return 2;
+  }
+  print_help(topic->second);
+  return 0;
+}
+
+/// `dlrd profiles [NAME]`.
+int profiles_command(const options& o) {
+  if (o.positional.empty()) {
+    std::fwrite(decode::builtin_profiles_text().data(), 1, decode::builtin_profiles_text().size(), stdout);
+    return 0;
+  }
+  auto text = o.positional.size() == 1 ? builtin_profile_text(o.positional[0]) : std::nullopt;
+  if (!text) {
+    std::string known;
+    for (const auto& p : decode::builtin_profiles()) known += (known.empty() ? "" : ", ") + p.name;
+    std::fprintf(stderr, "dlrd profiles: no built-in profile '%s'; the built-in ones are: %s\n",
+                 o.positional.size() == 1 ? o.positional[0].c_str() : "", known.c_str());
+    return 2;
+  }
+  std::fputs(text->c_str(), stdout);
+  return 0;
+}
+
+/// `dlrd spool inspect`.
+int spool_command(const options& o, const command& cmd) {
+  if (o.positional.size() != 1 || o.positional[0] != "inspect") {
+    std::fprintf(stderr, "usage: %s\n", cmd.usage);
+    return 2;
+  }
+  std::string dir;
+  if (o.dir) {
+    dir = *o.dir;
+  } else {
+    auto c = load(o.config);
+    if (!c) return 1;
+    dir = c->spool.dir;
+  }
+  try {
+    auto report = spool::inspect_spool(dir);
+    std::fputs(spool::format_inspect(report).c_str(), stdout);
+    return report.corrupt_segments > 0 ? 3 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlrd spool inspect: %s\n", e.what());
+    return 1;
+  }
+}
+
+/// `dlrd quarantine list|replay`.
+int quarantine_command(const options& o, const command& cmd) {
+  if (o.positional.size() != 1 || (o.positional[0] != "list" && o.positional[0] != "replay")) {
+    std::fprintf(stderr, "usage: %s\n", cmd.usage);
+    return 2;
+  }
+  auto c = load(o.config);
+  if (!c) return 1;
+  setup_logging(*c);
+  return o.positional[0] == "list" ? quarantine_list(*c, o.quarantine) : quarantine_replay(*c, o.quarantine);
+}
+
+/// `dlrd report`.
+int report_command(const options& o, const daemon_config& config) {
+  int days = 7;
+  if (o.days) {
+    char* end = nullptr;
+    long n = std::strtol(o.days->c_str(), &end, 10);
+    if (o.days->empty() || *end != '\0' || n < 1 || n > 366) {
+      std::fprintf(stderr, "dlrd report: --days must be an integer from 1 to 366\n");
+      return 2;
+    }
+    days = static_cast<int>(n);
+  }
+  auto format = insights::parse_report_format(o.format.value_or("table"));
+  if (!format) {
+    std::fprintf(stderr, "dlrd report: --format must be table, csv or json\n");
+    return 2;
+  }
+  try {
+    std::fputs(insights::render_report(store::connection_string(config.database), days, *format).c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlrd report: %s\n", e.what());
+    return 1;
+  }
+}
+
+/// `dlrd migrate`.
+int migrate_command(const daemon_config& config) {
+  try {
+    auto result = store::migrate(store::connection_string(config.database));
+    for (const auto& note : result.notes) std::printf("%s\n", note.c_str());
+    if (result.applied.empty() && result.functions.empty()) std::printf("schema is up to date\n");
+    for (const auto& m : result.applied) std::printf("applied %s\n", m.c_str());
+    for (const auto& f : result.functions) std::printf("applied function file %s\n", f.c_str());
+    for (const auto& i : result.reindexed) std::printf("rebuilt index %s (a function it calls changed)\n", i.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dlrd migrate: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -300,80 +416,14 @@ int run_cli(int argc, char** argv) {
     return 0;
   }
 
-  if (name == "help") {
-    if (opts->man) {
-      print_man_page();
-      return 0;
-    }
-    if (opts->positional.empty()) {
-      print_usage(stdout);
-      return 0;
-    }
-    auto topic = commands().find(opts->positional[0]);
-    if (opts->positional.size() > 1 || topic == commands().end()) {
-      std::fprintf(stderr, "dlrd help: unknown command '%s'\n", opts->positional[0].c_str());
-      print_usage(stderr);
-      return 2;
-    }
-    print_help(topic->second);
-    return 0;
-  }
-
+  if (name == "help") return help_command(*opts);
   if (name == "version") {
     std::printf("dlrd %s\n", DLRD_VERSION);
     return 0;
   }
-
-  if (name == "profiles") {
-    if (opts->positional.empty()) {
-      std::fwrite(decode::builtin_profiles_text().data(), 1, decode::builtin_profiles_text().size(), stdout);
-      return 0;
-    }
-    auto text = opts->positional.size() == 1 ? builtin_profile_text(opts->positional[0]) : std::nullopt;
-    if (!text) {
-      std::string known;
-      for (const auto& p : decode::builtin_profiles()) known += (known.empty() ? "" : ", ") + p.name;
-      std::fprintf(stderr, "dlrd profiles: no built-in profile '%s'; the built-in ones are: %s\n",
-                   opts->positional.size() == 1 ? opts->positional[0].c_str() : "", known.c_str());
-      return 2;
-    }
-    std::fputs(text->c_str(), stdout);
-    return 0;
-  }
-
-  if (name == "spool") {
-    if (opts->positional.size() != 1 || opts->positional[0] != "inspect") {
-      std::fprintf(stderr, "usage: %s\n", it->second.usage);
-      return 2;
-    }
-    std::string dir;
-    if (opts->dir) {
-      dir = *opts->dir;
-    } else {
-      auto c = load(opts->config);
-      if (!c) return 1;
-      dir = c->spool.dir;
-    }
-    try {
-      auto report = spool::inspect_spool(dir);
-      std::fputs(spool::format_inspect(report).c_str(), stdout);
-      return report.corrupt_segments > 0 ? 3 : 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "dlrd spool inspect: %s\n", e.what());
-      return 1;
-    }
-  }
-
-  if (name == "quarantine") {
-    if (opts->positional.size() != 1 || (opts->positional[0] != "list" && opts->positional[0] != "replay")) {
-      std::fprintf(stderr, "usage: %s\n", it->second.usage);
-      return 2;
-    }
-    auto c = load(opts->config);
-    if (!c) return 1;
-    setup_logging(*c);
-    return opts->positional[0] == "list" ? quarantine_list(*c, opts->quarantine) : quarantine_replay(*c, opts->quarantine);
-  }
+  if (name == "profiles") return profiles_command(*opts);
+  if (name == "spool") return spool_command(*opts, it->second);
+  if (name == "quarantine") return quarantine_command(*opts, it->second);
 
   if (!opts->positional.empty()) {
     std::fprintf(stderr, "dlrd %s: unexpected argument '%s'\nusage: %s\n", name.c_str(),
@@ -392,45 +442,9 @@ int run_cli(int argc, char** argv) {
     std::printf("%s: configuration is valid\n", opts->config.c_str());
     return 0;
   }
-  if (name == "report") {
-    int days = 7;
-    if (opts->days) {
-      char* end = nullptr;
-      long n = std::strtol(opts->days->c_str(), &end, 10);
-      if (opts->days->empty() || *end != '\0' || n < 1 || n > 366) {
-        std::fprintf(stderr, "dlrd report: --days must be an integer from 1 to 366\n");
-        return 2;
-      }
-      days = static_cast<int>(n);
-    }
-    auto format = insights::parse_report_format(opts->format.value_or("table"));
-    if (!format) {
-      std::fprintf(stderr, "dlrd report: --format must be table, csv or json\n");
-      return 2;
-    }
-    try {
-      std::fputs(insights::render_report(store::connection_string(config->database), days, *format).c_str(), stdout);
-      return 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "dlrd report: %s\n", e.what());
-      return 1;
-    }
-  }
+  if (name == "report") return report_command(*opts, *config);
   setup_logging(*config);
-  if (name == "migrate") {
-    try {
-      auto result = store::migrate(store::connection_string(config->database));
-      for (const auto& note : result.notes) std::printf("%s\n", note.c_str());
-      if (result.applied.empty() && result.functions.empty()) std::printf("schema is up to date\n");
-      for (const auto& m : result.applied) std::printf("applied %s\n", m.c_str());
-      for (const auto& f : result.functions) std::printf("applied function file %s\n", f.c_str());
-      for (const auto& i : result.reindexed) std::printf("rebuilt index %s (a function it calls changed)\n", i.c_str());
-      return 0;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "dlrd migrate: %s\n", e.what());
-      return 1;
-    }
-  }
+  if (name == "migrate") return migrate_command(*config);
   for (const auto& w : exposure_warnings(*config)) spdlog::warn("{}", w);
   try {
     return serve(*config, opts->config);

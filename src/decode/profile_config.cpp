@@ -91,10 +91,8 @@ bool valid_format(std::string_view f) {
   return any;
 }
 
-}  // namespace
-
-void parse_profile(config::section& s, profile& out) {
-  s.read("description", out.description);
+/// `encodings`: which bodies the profile takes.
+void read_encodings(config::section& s, profile& out) {
   if (s.has("encodings")) {
     std::vector<std::string> enc;
     s.read_list("encodings", enc);
@@ -109,8 +107,10 @@ void parse_profile(config::section& s, profile& out) {
     if (bits == 0) s.error("encodings", "at least one encoding is needed");
     out.encodings = bits;
   }
-  if (auto spec = s.read_optional("batch")) out.batch = batch_steps(*spec);
-  s.read("max_batch", out.max_batch, 1, 100'000);
+}
+
+/// `fields`: where each report field is found.
+void read_fields(config::section& s, profile& out) {
   if (auto f = s.child("fields")) {
     f->read_list("message_id", out.message_id);
     f->read_list("status", out.status);
@@ -125,6 +125,10 @@ void parse_profile(config::section& s, profile& out) {
     f->read_list("carrier_time", out.carrier_time);
     f->finish();
   }
+}
+
+/// `message_id_template`: every `{` names a field and is closed.
+void read_message_id_template(config::section& s, profile& out) {
   s.read("message_id_template", out.message_id_template);
   if (!out.message_id_template.empty()) {
     std::string_view t = out.message_id_template;
@@ -138,8 +142,11 @@ void parse_profile(config::section& s, profile& out) {
     }
     if (!ok) s.error("message_id_template", "every '{' needs a field name and a closing '}'");
   }
-  s.read("recipient_required", out.recipient_required);
-  s.read_list("no_error_codes", out.no_error_codes);
+}
+
+/// `status_kind`, `statuses`, `error_statuses`, `status_error_codes`: an extending
+/// profile's own words come before (and so override) the base's.
+void read_status_tables(config::section& s, profile& out) {
   std::string kind = out.kind == status_kind::word ? "word" : "kannel_type";
   s.read_choice("status_kind", kind, {"word", "kannel_type"});
   out.kind = kind == "word" ? status_kind::word : status_kind::kannel_type;
@@ -160,21 +167,10 @@ void parse_profile(config::section& s, profile& out) {
     out.status_error_codes.clear();
     for (const auto& w : words) out.status_error_codes.push_back(text::lower(w));
   }
-  if (auto e = s.child("events")) {
-    // An extending profile's rules add to the base's.
-    read_rules(*e, "accept", "not_accepted", out.accept);
-    read_rules(*e, "ignore", "ignored", out.ignore);
-    e->read("empty_batch", out.empty_batch_reason);
-    e->finish();
-  }
-  if (s.has("timestamp_formats")) {
-    s.read_list("timestamp_formats", out.timestamp_formats);
-    for (const auto& f : out.timestamp_formats) {
-      if (!valid_format(f)) {
-        s.error("timestamp_formats", "'" + f + "' is not iso8601, epoch, or a pattern of %Y %y %m %d %H %M %S");
-      }
-    }
-  }
+}
+
+/// `timezone`: UTC, a fixed offset, or an IANA zone read from the system's TZif files.
+void read_timezone(config::section& s, profile& out) {
   if (s.has("timezone")) {
     std::string tz;
     s.read("timezone", tz);
@@ -190,6 +186,10 @@ void parse_profile(config::section& s, profile& out) {
     }
     out.zone_named = true;
   }
+}
+
+/// `success`: the answer the gateway expects.
+void read_success(config::section& s, profile& out) {
   if (auto a = s.child("success")) {
     int code = static_cast<int>(out.success_status);
     a->read("status", code, 200, 299);
@@ -198,6 +198,37 @@ void parse_profile(config::section& s, profile& out) {
     a->read("body", out.success_body);
     a->finish();
   }
+}
+
+}  // namespace
+
+void parse_profile(config::section& s, profile& out) {
+  s.read("description", out.description);
+  read_encodings(s, out);
+  if (auto spec = s.read_optional("batch")) out.batch = batch_steps(*spec);
+  s.read("max_batch", out.max_batch, 1, 100'000);
+  read_fields(s, out);
+  read_message_id_template(s, out);
+  s.read("recipient_required", out.recipient_required);
+  s.read_list("no_error_codes", out.no_error_codes);
+  read_status_tables(s, out);
+  if (auto e = s.child("events")) {
+    // An extending profile's rules add to the base's.
+    read_rules(*e, "accept", "not_accepted", out.accept);
+    read_rules(*e, "ignore", "ignored", out.ignore);
+    e->read("empty_batch", out.empty_batch_reason);
+    e->finish();
+  }
+  if (s.has("timestamp_formats")) {
+    s.read_list("timestamp_formats", out.timestamp_formats);
+    for (const auto& f : out.timestamp_formats) {
+      if (!valid_format(f)) {
+        s.error("timestamp_formats", "'" + f + "' is not iso8601, epoch, or a pattern of %Y %y %m %d %H %M %S");
+      }
+    }
+  }
+  read_timezone(s, out);
+  read_success(s, out);
   // A text body is a receipt, which names the message and its status.
   const bool receipts = !out.receipt.empty() || (out.encodings & text_body);
   if (out.message_id.empty() && out.message_id_template.empty() && !receipts) {

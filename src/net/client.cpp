@@ -143,6 +143,41 @@ resolved resolve_before(const std::string& host, std::uint16_t port, clock::time
   return {std::move(state->endpoints), {}};
 }
 
+/// The resolved endpoints the SSRF guard lets through (all of them with `allow_private`);
+/// `refused` names the first one it stopped, and why.
+std::vector<tcp::endpoint> allowed_endpoints(const std::vector<tcp::endpoint>& endpoints, bool allow_private,
+                                             std::string& refused) {
+  std::vector<tcp::endpoint> allowed;
+  for (const auto& endpoint : endpoints) {
+    auto why = allow_private ? std::nullopt : refusal(endpoint.address());
+    if (why) {
+      if (refused.empty()) refused = endpoint.address().to_string() + " (" + *why + ")";
+    } else {
+      allowed.push_back(endpoint);
+    }
+  }
+  return allowed;
+}
+
+/// Runs `ioc` in 50 ms slices until the exchange is done, `cancel` is set or the deadline
+/// (plus a grace of 100 ms) has passed; the last two leave their reason in the result.
+void drive(asio::io_context& ioc, exchange_state& state, const std::atomic<bool>* cancel,
+           clock::time_point deadline, std::chrono::milliseconds timeout) {
+  while (!state.done) {
+    ioc.run_for(std::chrono::milliseconds(50));
+    if (state.done) break;
+    if (cancel != nullptr && cancel->load()) {
+      state.result.error = "cancelled";
+      break;
+    }
+    if (clock::now() > deadline + std::chrono::milliseconds(100)) {
+      state.result.error = "timeout after " + std::to_string(timeout.count()) + "ms";
+      break;
+    }
+    if (ioc.stopped()) ioc.restart();
+  }
+}
+
 }  // namespace
 
 std::string post_result::describe() const {
@@ -184,16 +219,8 @@ post_result client::post(const post_request& request, const std::atomic<bool>* c
     out.error = addresses.error;
     return out;
   }
-  std::vector<tcp::endpoint> allowed;
   std::string refused;
-  for (const auto& endpoint : addresses.endpoints) {
-    auto why = request.allow_private ? std::nullopt : refusal(endpoint.address());
-    if (why) {
-      if (refused.empty()) refused = endpoint.address().to_string() + " (" + *why + ")";
-    } else {
-      allowed.push_back(endpoint);
-    }
-  }
+  auto allowed = allowed_endpoints(addresses.endpoints, request.allow_private, refused);
 
   // Declared before the io_context: its destructor may destroy a coroutine still pending.
   exchange_state state;
@@ -244,19 +271,7 @@ post_result client::post(const post_request& request, const std::atomic<bool>* c
       }
     }
   });
-  while (!state.done) {
-    ioc.run_for(std::chrono::milliseconds(50));
-    if (state.done) break;
-    if (cancel != nullptr && cancel->load()) {
-      state.result.error = "cancelled";
-      break;
-    }
-    if (clock::now() > deadline + std::chrono::milliseconds(100)) {
-      state.result.error = "timeout after " + std::to_string(request.timeout.count()) + "ms";
-      break;
-    }
-    if (ioc.stopped()) ioc.restart();
-  }
+  drive(ioc, state, cancel, deadline, request.timeout);
   // Leaving with work pending (cancel, or the deadline): the io_context's destructor
   // destroys the coroutine and closes its socket; nothing it owns blocks.
   return state.result;

@@ -196,6 +196,80 @@ void file_journal::write_checkpoint() {
   }
 }
 
+namespace {
+
+/// What reading back from one segment at the cursor gave (read with the journal unlocked).
+/// `decoded` records view into `bytes`, so the struct is filled in place, never moved.
+struct chunk_read {
+  std::vector<decoded_record> decoded;
+  std::string bytes;
+  std::error_code ec;
+  bool damaged = false;
+  std::string reason;
+  std::size_t used = 0;                             // bytes of `decoded`, from the offset
+  std::size_t resync_at = std::string_view::npos;   // damaged: the next valid record's offset
+  decoded_record next;                              // and that record
+};
+
+/// Reads up to `want` records of `path` from `offset` (the synced prefix ends at `limit`;
+/// `expected` is the next seq, `durable_last` the segment's last), in chunks of at most 1 MiB
+/// unless one record is larger; on damage, looks for the next valid record after it.
+void read_chunk(file_ops& ops, const std::string& path, std::uint64_t offset, std::uint64_t limit,
+                std::uint64_t expected, std::uint64_t durable_last, std::size_t want, chunk_read& c) {
+  auto& [decoded, bytes, ec, damaged, reason, used, resync_at, next] = c;
+  std::uint64_t chunk = std::min<std::uint64_t>(limit - offset, std::uint64_t{1} << 20);
+  for (;;) {
+    ec = ops.read(path, offset, chunk, bytes);
+    if (ec) break;
+    used = 0;
+    decoded.clear();
+    damaged = false;
+    while (decoded.size() < want && used < bytes.size()) {
+      // Seqs increase by one, except across a gap that recovery left where damage was.
+      auto min_seq = decoded.empty() ? expected : decoded.back().seq + 1;
+      decoded_record r;
+      auto p = decode_frame(std::string_view(bytes).substr(used), r, &reason);
+      if (p == problem_kind::none && (r.seq < min_seq || r.seq > durable_last)) {
+        p = problem_kind::corrupt;
+        reason = "record sequence out of order";
+      }
+      if (p == problem_kind::torn && offset + bytes.size() < limit) break;  // continues past the chunk
+      if (p != problem_kind::none) {
+        damaged = true;
+        break;
+      }
+      decoded.push_back(r);
+      used += r.size;
+    }
+    // A record larger than the chunk: read again with room for it.
+    if (!damaged && decoded.empty() && used < bytes.size() && chunk < limit - offset) {
+      chunk = limit - offset;
+      continue;
+    }
+    break;
+  }
+  // Damage after some good records: hand those out first; the next round meets it at once.
+  if (damaged && !decoded.empty()) damaged = false;
+  if (!ec && !damaged && decoded.empty()) {
+    damaged = true;  // nothing readable where synced records should be: never spin on it
+    reason = "segment shorter than its synced size";
+  }
+  // Damage at the cursor: look for the next valid record in the rest of the segment.
+  if (!ec && damaged) {
+    ec = ops.read(path, offset, limit - offset, bytes);
+    if (!ec) {
+      seq_window w;
+      w.min = expected;
+      w.max = durable_last;
+      w.origin_seq = expected - 1;
+      w.base_seq = expected - 1;
+      resync_at = find_record(bytes, 1, w, next);
+    }
+  }
+}
+
+}  // namespace
+
 /// Reads records back from the segments at the cursor. Called with take_mutex_ and
 /// `lock` held; releases `lock` around the read.
 void file_journal::read_back(std::unique_lock<std::mutex>& lock, std::vector<record>& out, std::size_t max) {
@@ -221,65 +295,11 @@ void file_journal::read_back(std::unique_lock<std::mutex>& lock, std::vector<rec
     auto durable_last = seg.durable_last;
     auto expected = cursor_.seq;
     std::size_t want = std::min<std::uint64_t>(max - out.size(), disk_available_);
-    std::uint64_t chunk = std::min<std::uint64_t>(limit - offset, std::uint64_t{1} << 20);
 
     lock.unlock();
-    std::vector<detail::decoded_record> decoded;
-    std::string bytes;
-    std::error_code ec;
-    bool damaged = false;
-    std::string reason;
-    std::size_t used = 0;
-    for (;;) {
-      ec = ops_->read(path, offset, chunk, bytes);
-      if (ec) break;
-      used = 0;
-      decoded.clear();
-      damaged = false;
-      while (decoded.size() < want && used < bytes.size()) {
-        // Seqs increase by one, except across a gap that recovery left where damage was.
-        auto min_seq = decoded.empty() ? expected : decoded.back().seq + 1;
-        detail::decoded_record r;
-        auto p = detail::decode_frame(std::string_view(bytes).substr(used), r, &reason);
-        if (p == detail::problem_kind::none && (r.seq < min_seq || r.seq > durable_last)) {
-          p = detail::problem_kind::corrupt;
-          reason = "record sequence out of order";
-        }
-        if (p == detail::problem_kind::torn && offset + bytes.size() < limit) break;  // continues past the chunk
-        if (p != detail::problem_kind::none) {
-          damaged = true;
-          break;
-        }
-        decoded.push_back(r);
-        used += r.size;
-      }
-      // A record larger than the chunk: read again with room for it.
-      if (!damaged && decoded.empty() && used < bytes.size() && chunk < limit - offset) {
-        chunk = limit - offset;
-        continue;
-      }
-      break;
-    }
-    // Damage after some good records: hand those out first; the next round meets it at once.
-    if (damaged && !decoded.empty()) damaged = false;
-    if (!ec && !damaged && decoded.empty()) {
-      damaged = true;  // nothing readable where synced records should be: never spin on it
-      reason = "segment shorter than its synced size";
-    }
-    // Damage at the cursor: look for the next valid record in the rest of the segment.
-    std::size_t resync_at = std::string_view::npos;
-    detail::decoded_record next;
-    if (!ec && damaged) {
-      ec = ops_->read(path, offset, limit - offset, bytes);
-      if (!ec) {
-        detail::seq_window w;
-        w.min = expected;
-        w.max = durable_last;
-        w.origin_seq = expected - 1;
-        w.base_seq = expected - 1;
-        resync_at = detail::find_record(bytes, 1, w, next);
-      }
-    }
+    chunk_read c;
+    read_chunk(*ops_, path, offset, limit, expected, durable_last, want, c);
+    auto& [decoded, bytes, ec, damaged, reason, used, resync_at, next] = c;
     lock.lock();
 
     if (ec) {

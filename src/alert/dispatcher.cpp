@@ -11,6 +11,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <random>
+#include <span>
 #include <thread>
 
 namespace dlrd::alert {
@@ -65,97 +68,130 @@ void record(const std::string& sink, const char* what, F&& f) {
 
 }  // namespace
 
-void dispatcher::impl::run(std::size_t index) {
-  sink& out = *sinks[index];
-  atomic_counters& count = *counts[index];
-  const auto& sc = out.config();
-  const std::string& name = sc.name;
-  store::outbox box(db);
-  std::mt19937_64 rng(std::random_device{}() ^ index);
-  std::deque<clock::time_point> recent;      // messages sent within the rate window
-  std::vector<store::notice> held;           // over the limit: waiting for the next digest
-  auto limit = static_cast<std::size_t>(sc.max_per_minute);
+namespace {
 
-  auto fail = [&](std::span<const store::notice> notices, const std::string& error, bool now) {
+/// One sink's loop state: its rate window, the notices held for the next digest, and what
+/// it records in the outbox.
+class sink_loop {
+ public:
+  sink_loop(const alert_config& config, const dispatcher_options& options, const store::database_config& db,
+            sink& out, atomic_counters& count, const std::atomic<bool>& stopping, std::size_t index)
+      : config_(config), options_(options), out_(out), count_(count), stopping_(stopping),
+        name_(out.config().name), box_(db), rng_(std::random_device{}() ^ index),
+        limit_(static_cast<std::size_t>(out.config().max_per_minute)) {}
+
+  /// One round: a due digest, then a claim sent one by one. Returns when to poll next, or
+  /// std::nullopt when a full batch was claimed and the next round should start at once.
+  std::optional<clock::time_point> round() {
+    auto now = clock::now();
+    while (!recent_.empty() && recent_.front() + options_.rate_window <= now) recent_.pop_front();
+    send_digest();
+    if (held_.size() < options_.held_max && claim_and_send()) return std::nullopt;
+    auto next = clock::now() + config_.poll_interval;
+    if (!held_.empty() && !recent_.empty()) next = std::min(next, recent_.front() + options_.rate_window);
+    return next;
+  }
+
+  /// On stop: what is held goes back to the outbox, due at once.
+  void release() {
+    if (!held_.empty()) fail(held_, "dispatcher stopped", true);
+  }
+
+ private:
+  void fail(std::span<const store::notice> notices, const std::string& error, bool now) {
     std::vector<store::retry_at> retries;
     for (const auto& n : notices) {
-      retries.push_back({n.id, now ? std::chrono::milliseconds{0} : backoff(config.retry, n.attempts, rng)});
+      retries.push_back({n.id, now ? std::chrono::milliseconds{0} : backoff(config_.retry, n.attempts, rng_)});
     }
-    count.failed += notices.size();
-    record(name, "failures", [&] { box.mark_failed(name, retries, error); });
-  };
-
-  while (!stopping) {
-    auto now = clock::now();
-    while (!recent.empty() && recent.front() + options.rate_window <= now) recent.pop_front();
-
-    // A digest goes out when the window has room again, carrying everything held meanwhile.
-    if (!held.empty() && recent.size() < limit) {
-      auto d = make_digest(held);
-      auto r = out.send(d, &stopping);
-      if (r.ok) {
-        recent.push_back(clock::now());
-        count.digests += 1;
-        count.digested += held.size();
-        record(name, "a digest", [&] { box.mark_sent(name, d.notice_ids, true); });
-      } else {
-        spdlog::warn("alert: sink {}: digest of {} notices failed: {}", name, held.size(), r.error);
-        fail(held, r.error, stopping);
-      }
-      held.clear();
-    }
-
-    bool busy = false;
-    if (held.size() < options.held_max) {
-      store::claim_result claimed;
-      try {
-        claimed = box.claim(name, std::min(config.batch, options.held_max - held.size()), config.max_age,
-                            options.lease);
-      } catch (const std::exception& e) {
-        spdlog::warn("alert: sink {}: claiming notices failed: {}", name, e.what());
-      }
-      if (claimed.dropped_stale > 0) {
-        count.dropped += claimed.dropped_stale;
-        spdlog::warn("alert: sink {}: dropped {} notices older than max_age", name, claimed.dropped_stale);
-      }
-      count.claimed += claimed.notices.size();
-      busy = claimed.notices.size() + claimed.dropped_stale >= config.batch;
-
-      std::vector<std::int64_t> sent;
-      std::size_t i = 0;
-      for (; i < claimed.notices.size() && !stopping; ++i) {
-        const auto& n = claimed.notices[i];
-        // Over the limit, failures wait for one digest; a rate rule's notice (rare by design:
-        // one per group and transition) always goes out on its own.
-        if (recent.size() >= limit && !is_rule_notice(n)) {
-          held.push_back(n);
-          continue;
-        }
-        auto r = out.send(n, &stopping);
-        if (!r.ok) {
-          // The sink is failing: the rest of this batch waits too instead of each timing out.
-          spdlog::warn("alert: sink {}: sending notice {} failed: {}", name, n.id, r.error);
-          busy = false;
-          break;
-        }
-        recent.push_back(clock::now());
-        sent.push_back(n.id);
-      }
-      count.sent += sent.size();
-      record(name, "sent notices", [&] { box.mark_sent(name, sent); });
-      if (i < claimed.notices.size()) {
-        std::span<const store::notice> rest(claimed.notices.begin() + static_cast<std::ptrdiff_t>(i),
-                                            claimed.notices.end());
-        fail(rest, stopping ? "dispatcher stopped" : "sink failed", stopping.load());
-      }
-    }
-
-    if (busy) continue;
-    auto next = clock::now() + config.poll_interval;
-    if (!held.empty() && !recent.empty()) next = std::min(next, recent.front() + options.rate_window);
-    if (sleep_until(next)) break;
+    count_.failed += notices.size();
+    record(name_, "failures", [&] { box_.mark_failed(name_, retries, error); });
   }
-  if (!held.empty()) fail(held, "dispatcher stopped", true);
+
+  // A digest goes out when the window has room again, carrying everything held meanwhile.
+  void send_digest() {
+    if (held_.empty() || recent_.size() >= limit_) return;
+    auto d = make_digest(held_);
+    auto r = out_.send(d, &stopping_);
+    if (r.ok) {
+      recent_.push_back(clock::now());
+      count_.digests += 1;
+      count_.digested += held_.size();
+      record(name_, "a digest", [&] { box_.mark_sent(name_, d.notice_ids, true); });
+    } else {
+      spdlog::warn("alert: sink {}: digest of {} notices failed: {}", name_, held_.size(), r.error);
+      fail(held_, r.error, stopping_);
+    }
+    held_.clear();
+  }
+
+  /// Claims a batch and sends it; true when the batch was full (more may be waiting).
+  bool claim_and_send() {
+    store::claim_result claimed;
+    try {
+      claimed = box_.claim(name_, std::min(config_.batch, options_.held_max - held_.size()), config_.max_age,
+                           options_.lease);
+    } catch (const std::exception& e) {
+      spdlog::warn("alert: sink {}: claiming notices failed: {}", name_, e.what());
+    }
+    if (claimed.dropped_stale > 0) {
+      count_.dropped += claimed.dropped_stale;
+      spdlog::warn("alert: sink {}: dropped {} notices older than max_age", name_, claimed.dropped_stale);
+    }
+    count_.claimed += claimed.notices.size();
+    bool busy = claimed.notices.size() + claimed.dropped_stale >= config_.batch;
+
+    std::vector<std::int64_t> sent;
+    std::size_t i = 0;
+    for (; i < claimed.notices.size() && !stopping_; ++i) {
+      const auto& n = claimed.notices[i];
+      // Over the limit, failures wait for one digest; a rate rule's notice (rare by design:
+      // one per group and transition) always goes out on its own.
+      if (recent_.size() >= limit_ && !is_rule_notice(n)) {
+        held_.push_back(n);
+        continue;
+      }
+      auto r = out_.send(n, &stopping_);
+      if (!r.ok) {
+        // The sink is failing: the rest of this batch waits too instead of each timing out.
+        spdlog::warn("alert: sink {}: sending notice {} failed: {}", name_, n.id, r.error);
+        busy = false;
+        break;
+      }
+      recent_.push_back(clock::now());
+      sent.push_back(n.id);
+    }
+    count_.sent += sent.size();
+    record(name_, "sent notices", [&] { box_.mark_sent(name_, sent); });
+    if (i < claimed.notices.size()) {
+      std::span<const store::notice> rest(claimed.notices.begin() + static_cast<std::ptrdiff_t>(i),
+                                          claimed.notices.end());
+      fail(rest, stopping_ ? "dispatcher stopped" : "sink failed", stopping_.load());
+    }
+    return busy;
+  }
+
+  const alert_config& config_;
+  const dispatcher_options& options_;
+  sink& out_;
+  atomic_counters& count_;
+  const std::atomic<bool>& stopping_;
+  const std::string name_;
+  store::outbox box_;
+  std::mt19937_64 rng_;
+  std::deque<clock::time_point> recent_;  // messages sent within the rate window
+  std::vector<store::notice> held_;       // over the limit: waiting for the next digest
+  const std::size_t limit_;
+};
+
+}  // namespace
+
+void dispatcher::impl::run(std::size_t index) {
+  sink_loop loop(config, options, db, *sinks[index], *counts[index], stopping, index);
+  while (!stopping) {
+    auto next = loop.round();
+    if (next && sleep_until(*next)) break;
+  }
+  loop.release();
 }
 
 dispatcher::dispatcher(store::database_config db, alert_config config, dispatcher_options options)

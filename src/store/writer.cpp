@@ -2,6 +2,8 @@
 // per transaction, retried on connection loss, and poison records set aside in quarantine.
 #include <dlrd/store/writer.hpp>
 
+#include "pg.hpp"
+
 #include <dlrd/store/batch_json.hpp>
 #include <dlrd/store/write_statement.hpp>
 
@@ -116,10 +118,6 @@ batch_params make_params(std::span<const report::ingest_record> batch, const sto
 // SQLSTATE classes that belong to one record's values, not to the batch or the server.
 bool is_data_error(const std::string& state) {
   return state.starts_with("22") || state.starts_with("23") || state.starts_with("54");
-}
-
-bool is_connection_error(const std::string& state) {
-  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03";
 }
 
 // The server's message without libpq's "ERROR:  " prefix and trailing newline, for one-line logs.
@@ -378,8 +376,12 @@ writer::~writer() = default;
 
 write_outcome writer::write(std::span<const report::ingest_record> batch, const std::atomic<bool>& stop) {
   const auto params = make_params(batch, impl_->config);
-  milliseconds backoff{50};
-  for (;;) {
+  // store's retry policy decides what a failure means and how long to wait; unlike a typed
+  // function the writer never gives up (the spool holds the batch): it retries until stopped.
+  const retry_policy policy{.attempts = 1, .backoff = milliseconds(50),
+                            .backoff_max = std::max(impl_->config.retry_backoff_max, milliseconds(1)),
+                            .replay_safe = true};
+  for (int attempt = 1;; ++attempt) {
     try {
       ++impl_->attempts;
       impl_->beat();
@@ -388,21 +390,13 @@ write_outcome writer::write(std::span<const report::ingest_record> batch, const 
       out.reports = params.reports;
       impl_->succeeded();
       return out;
-    } catch (const pqxx::broken_connection& e) {
-      impl_->failed(message_of(e), true);
-    } catch (const pqxx::in_doubt_error& e) {
-      // The commit may or may not have happened. Writing the batch again is harmless: events
-      // are deduplicated by their key and the upsert only moves a row to a strictly greater state.
-      impl_->failed(message_of(e), true);
-    } catch (const pqxx::transaction_rollback& e) {
-      // Serialization failure, deadlock, or a statement whose completion is unknown.
-      impl_->failed(message_of(e), !impl_->conn || !impl_->conn->is_open());
-    } catch (const pqxx::sql_error& e) {
-      impl_->failed(message_of(e), is_connection_error(e.sqlstate()) || !impl_->conn || !impl_->conn->is_open());
+    } catch (const pqxx::failure& e) {
+      // A commit whose outcome is unknown is written again: events are deduplicated by their
+      // key and the upsert only moves a row to a strictly greater state.
+      impl_->failed(message_of(e), drops_connection(classify(e)) || !impl_->conn || !impl_->conn->is_open());
     }
     if (stop) throw std::runtime_error("store: stopped before the batch was written: " + last_error());
-    impl_->sleep_for(backoff, stop);
-    backoff = std::min(backoff * 2, std::max(impl_->config.retry_backoff_max, milliseconds(1)));
+    impl_->sleep_for(policy.wait_after(attempt), stop);
   }
 }
 

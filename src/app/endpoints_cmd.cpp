@@ -49,11 +49,10 @@ std::string describe_endpoints(const daemon_config& config, const endpoints_opti
   bool placeholder = false;
   for (const auto& w : config.webhooks) {
     const bool in_path = w.path.find("{token}") != std::string::npos;
-    // Twilio signs the URL it called: its public base, when configured, is the one to paste.
-    std::string route_base = w.auth.twilio && !w.auth.twilio->public_base_url.empty() && options.base_url.empty()
-                                 ? w.auth.twilio->public_base_url
-                                 : base;
-    while (!route_base.empty() && route_base.back() == '/') route_base.pop_back();
+    // Twilio signs the URL it called: its public base (required, never with a path) is the
+    // one to paste unless --base-url says otherwise.
+    const std::string& route_base =
+        w.auth.twilio && options.base_url.empty() ? w.auth.twilio->public_base_url : base;
     std::string url = route_base + w.path;
     const std::string token = token_text(w.auth, options.reveal);
     if (in_path) url.replace(url.find("{token}"), 7, token);

@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh [--test]   --test adds what the test suite, the fuzzers, the
 #                                      dashboard's browser test (chromium), the promtool
 #                                      checks (prometheus: rules and /metrics), the .deb check
-#                                      (lintian) and the Grafana dashboard check (jq) need
+#                                      (lintian), the Grafana dashboard check (jq) and the
+#                                      multi-instance test (haproxy) need
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config ccache
@@ -11,7 +12,7 @@ pkgs=(build-essential cmake ninja-build pkg-config ccache
       libssl-dev libsystemd-dev libphonenumber-dev
       postgresql-15 postgresql-client-15 curl)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian jq)
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian jq haproxy)
 fi
 
 missing=()
@@ -28,5 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Only promtool is wanted: the package's own Prometheus server is not left running.
   if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null; then
     $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
+  # The tests start haproxy with configs of their own: the package's service is not left running.
+  if printf '%s\n' "${missing[@]}" | grep -qx haproxy && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now haproxy >/dev/null 2>&1 || true
   fi
 fi

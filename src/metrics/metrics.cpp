@@ -190,7 +190,18 @@ void registry::add_callback(std::string_view name, std::string_view help, kind k
   s.read = std::move(read);
 }
 
+void registry::before_render(std::function<void()> refresh) {
+  std::unique_lock lock(mutex_);
+  refreshes_.push_back(std::move(refresh));
+}
+
 std::string registry::render() const {
+  std::vector<std::function<void()>> refreshes;
+  {
+    std::shared_lock lock(mutex_);
+    refreshes = refreshes_;
+  }
+  for (const auto& refresh : refreshes) refresh();
   std::shared_lock lock(mutex_);
   std::string out;
   for (const auto* f : order_) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -74,7 +76,7 @@ process_figures read_process_figures() {
   return f;
 }
 
-void register_process_metrics(registry& r) {
+void register_process_metrics(registry& r, std::function<process_figures()> read) {
   struct series {
     const char* name;
     const char* help;
@@ -91,11 +93,21 @@ void register_process_metrics(registry& r) {
       {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", kind::gauge,
        &process_figures::start_time_seconds},
   };
+  // One /proc reading per scrape, taken before the series are read, so the six agree.
+  struct last_reading {
+    std::mutex mutex;
+    process_figures figures;
+  };
+  auto last = std::make_shared<last_reading>();
+  r.before_render([last, read = std::move(read)] {
+    auto f = read();
+    std::lock_guard lock(last->mutex);
+    last->figures = f;
+  });
   for (const auto& s : all) {
-    // One /proc read per series and scrape: six small reads, cheaper than a shared cache.
-    r.add_callback(s.name, s.help, s.type, [field = s.field] {
-      auto v = read_process_figures().*field;
-      return v.value_or(0.0);
+    r.add_callback(s.name, s.help, s.type, [last, field = s.field] {
+      std::lock_guard lock(last->mutex);
+      return (last->figures.*field).value_or(0.0);
     });
   }
 }

@@ -95,6 +95,12 @@ class registry {
   void add_callback(std::string_view name, std::string_view help, kind k, std::function<double()> read,
                     const labels& l = {});
 
+  /// Runs `refresh` at the start of every render(), before any series is read: for figures
+  /// that one reading gives several callback series (the process_* series read /proc once).
+  /// Runs on the rendering thread, outside the registry's lock; concurrent renders may run
+  /// it concurrently.
+  void before_render(std::function<void()> refresh);
+
   /// Every family in first-registration order, each with its HELP and TYPE lines.
   std::string render() const;
 
@@ -120,6 +126,7 @@ class registry {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::unique_ptr<family>, std::less<>> families_;
   std::vector<family*> order_;
+  std::vector<std::function<void()>> refreshes_;  // guarded by mutex_; only appended to
 };
 
 /// `v` escaped for a label value: backslash, double quote and newline.

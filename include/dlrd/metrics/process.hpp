@@ -5,6 +5,7 @@
 
 #include <dlrd/metrics/metrics.hpp>
 
+#include <functional>
 #include <optional>
 
 namespace dlrd::metrics {
@@ -24,7 +25,7 @@ process_figures read_process_figures();
 
 /// Registers process_cpu_seconds_total, process_resident_memory_bytes,
 /// process_virtual_memory_bytes, process_open_fds, process_max_fds and
-/// process_start_time_seconds, each read when /metrics is rendered.
-void register_process_metrics(registry& r);
+/// process_start_time_seconds, from one call of `read` per render.
+void register_process_metrics(registry& r, std::function<process_figures()> read = read_process_figures);
 
 }  // namespace dlrd::metrics

@@ -47,4 +47,24 @@ TEST(process_metrics, rendered_under_the_standard_names) {
   EXPECT_EQ(text.find("process_open_fds 0\n"), std::string::npos) << text;
 }
 
+TEST(process_metrics, one_scrape_reads_proc_once_and_its_series_agree) {
+  dlrd::metrics::registry r;
+  int reads = 0;
+  dlrd::metrics::register_process_metrics(r, [&reads] {
+    ++reads;
+    dlrd::metrics::process_figures f;
+    f.open_fds = reads;
+    f.max_fds = reads;
+    return f;
+  });
+  auto first = r.render();
+  EXPECT_EQ(reads, 1);
+  EXPECT_NE(first.find("\nprocess_open_fds 1\n"), std::string::npos) << first;
+  EXPECT_NE(first.find("\nprocess_max_fds 1\n"), std::string::npos) << first;
+  auto second = r.render();
+  EXPECT_EQ(reads, 2);
+  EXPECT_NE(second.find("\nprocess_open_fds 2\n"), std::string::npos) << second;
+  EXPECT_NE(second.find("\nprocess_max_fds 2\n"), std::string::npos) << second;
+}
+
 }  // namespace

@@ -371,11 +371,17 @@ CREATE TABLE public.sms_logs (
     cost_eur numeric(10,6),
     created_at timestamp with time zone DEFAULT now(),
     failure_notice_mark bigint,
-    tags text[]
+    tags text[],
+    expired_by text,
+    policy_notice_mark bigint
 )
 WITH (fillfactor='80');
 
 COMMENT ON COLUMN public.sms_logs.failure_notice_mark IS 'Set once, by the write statement that moved the message into a failed status and noticed it (a value of dlr_notice_mark_seq); NULL while no failure notice was written.';
+
+COMMENT ON COLUMN public.sms_logs.expired_by IS '''policy'' when dlrd''s expiry rule set the status (raw_status dlrd:expired:<rule>); NULL when the status is a carrier''s report (a later carrier report that wins the row clears it).';
+
+COMMENT ON COLUMN public.sms_logs.policy_notice_mark IS 'Set once, by the write statement that moved the message into a policy expiry and noticed it (message_expired_by_policy; a value of dlr_notice_mark_seq); NULL while no such notice was written.';
 
 ALTER TABLE ONLY public.dlr_alert_outbox ALTER COLUMN id SET DEFAULT nextval('public.dlr_alert_outbox_id_seq'::regclass);
 

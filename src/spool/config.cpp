@@ -15,6 +15,8 @@ void parse(config::section& s, spool_config& out) {
   out.fsync = fsync == "always";
   s.read("memory_max_records", out.memory_max_records, 1, std::size_t{1} << 40);
   s.read_duration("checkpoint_interval", out.checkpoint_interval, std::chrono::milliseconds{1});
+  s.read_duration("retain_committed", out.retain_committed, std::chrono::milliseconds{0});
+  s.read_size("retain_committed_max_bytes", out.retain_committed_max_bytes, 0);
 }
 
 std::unique_ptr<journal> open_journal(const spool_config& config, recovery_report& report) {

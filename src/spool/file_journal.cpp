@@ -19,6 +19,11 @@ file_journal::file_journal(const spool_config& config, std::shared_ptr<file_ops>
     segments_[s.first_seq] = segment{s.path, s.bytes, s.last_seq, s.last_seq, true};
     live_bytes_ += s.bytes;
   }
+  for (const auto& s : recovered.committed) {
+    retained_[s.first_seq] = retained_segment{s.path, s.bytes, recovered_at_};
+    retained_bytes_ += s.bytes;
+  }
+  database_identity_ = read_database_identity(*ops_, config_.dir);
   if (recovered.replay_records > 0) {
     disk_mode_ = true;
     cursor_ = disk_cursor{recovered.replay_segment, recovered.replay_offset, recovered.replay_seq};
@@ -111,6 +116,8 @@ stats file_journal::snapshot() const {
   auto s = stats_;
   s.backlog_records = cache_.size() + disk_available_ + taken_.size();
   s.backlog_bytes = live_bytes_;
+  s.retained_segments = retained_.size();
+  s.retained_bytes = retained_bytes_;
   // Records leave in seq order: the taken ones are older than the cached, which are older
   // than those still on disk.
   if (!taken_.empty()) s.oldest_spooled_at = taken_.begin()->second;
@@ -184,7 +191,7 @@ clock::time_point file_journal::spooled_at_of(std::uint64_t seq) const {
 
 std::unique_ptr<journal> open_file_journal(const spool_config& config, recovery_report& report,
                                            std::shared_ptr<file_ops> ops) {
-  auto recovered = detail::recover_spool(*ops, config.dir, report);
+  auto recovered = detail::recover_spool(*ops, config.dir, report, config.retain_committed.count() > 0);
   spdlog::info("spool {}: {}", config.dir, describe(report));
   return std::make_unique<detail::file_journal>(config, std::move(ops), std::move(recovered));
 }

@@ -34,6 +34,13 @@ struct segment {
   bool sealed = false;
 };
 
+/// A segment whose records are all committed, kept for spool.retain_committed.
+struct retained_segment {
+  std::string path;
+  std::uint64_t bytes = 0;
+  clock::time_point since{};  // when its last record was found committed (or the start)
+};
+
 /// Where the next record to be read back from disk starts.
 struct disk_cursor {
   std::uint64_t segment = 0;  // key (first seq) in segments_
@@ -46,6 +53,9 @@ struct disk_cursor {
 constexpr std::uint64_t cached_size(std::size_t payload) {
   return payload + sizeof(record) + 16;
 }
+
+/// The database identity a journal recorded in `dir` ("" when none).
+std::string read_database_identity(file_ops& ops, const std::string& dir);
 
 class file_journal final : public journal {
  public:
@@ -65,6 +75,13 @@ class file_journal final : public journal {
   void close() override;
 
   stats snapshot() const override;
+
+  std::unique_ptr<replay_reader> replay() override;
+  std::string database_identity() const override;
+  void set_database_identity(const std::string& identity) override;
+
+  /// A replay reader is done: segments may be deleted again.
+  void unpin();
 
  private:
   /// Closed, and nothing queued or being written: takers may stop once they are empty.
@@ -90,8 +107,16 @@ class file_journal final : public journal {
   /// Called with mutex_ held.
   std::uint64_t checkpoint_candidate() const;
 
-  /// Persists the checkpoint atomically, then deletes the segments it covers.
+  /// Persists the checkpoint atomically, then deletes (or retains) the segments it covers.
   void write_checkpoint();
+
+  /// Moves the sealed segments the persisted checkpoint covers to the retained ones (or
+  /// deletes them when nothing is retained), then deletes the retained ones past
+  /// retain_committed or over retain_committed_max_bytes. Nothing while a replay reads.
+  void release_segments();
+
+  /// Writes `text` to `name` in the spool directory atomically (temp file, rename, fsyncs).
+  std::error_code write_small_file(const char* name, const std::string& text);
 
   /// Reads records back from the segments at the cursor. Called with take_mutex_ and
   /// `lock` held; releases `lock` around the read.
@@ -136,6 +161,12 @@ class file_journal final : public journal {
 
   std::map<std::uint64_t, segment> segments_;
   std::uint64_t live_bytes_ = 0;
+
+  // Fully committed segments kept for a replay, by first seq; and the replay readers open.
+  std::map<std::uint64_t, retained_segment> retained_;
+  std::uint64_t retained_bytes_ = 0;
+  int replay_pins_ = 0;
+  std::string database_identity_;
 
   bool closed_ = false;
   bool close_requested_ = false;

@@ -157,7 +157,7 @@ std::string repair(file_ops& ops, const std::string& dir, const scanned_segment&
 
 }  // namespace
 
-recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_report& report) {
+recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_report& report, bool keep_committed) {
   report = recovery_report{};
   check(ops.make_dirs(dir), "cannot create spool directory " + dir);
   auto scan = scan_spool(ops, dir);
@@ -199,6 +199,10 @@ recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_re
       if (report.first_seq == 0) report.first_seq = s.first_seq;
       report.last_seq = std::max(report.last_seq, s.last_seq);
       highest = std::max(highest, s.last_seq);
+    }
+    if (s.records > 0 && s.last_seq <= report.checkpoint && keep_committed) {
+      out.committed.push_back(recovered_segment{seg.name_seq, path, seg.file_bytes, s.last_seq});
+      continue;
     }
     if (s.records == 0 || s.last_seq <= report.checkpoint) {
       check(ops.unlink(path), "cannot delete " + path);

@@ -20,6 +20,8 @@ struct recovered_segment {
 
 struct recovered_spool {
   std::vector<recovered_segment> segments;  ///< kept, in order; each holds a record after the checkpoint
+  /// Segments whose records are all committed, kept (in order) when asked to retain them.
+  std::vector<recovered_segment> committed;
   std::uint64_t checkpoint = 0;
   std::uint64_t next_seq = 1;
   std::uint64_t replay_records = 0;
@@ -32,8 +34,9 @@ struct recovered_spool {
 /// Creates `dir` when missing, truncates a torn tail of the last segment (an incomplete
 /// last record with nothing valid after it), copies any other damage to a `.corrupt` side
 /// file and keeps every valid record around it (rewriting the segment when valid records
-/// follow the damage), deletes empty and fully committed segments, and fills `report`.
-/// Throws std::system_error on an I/O error.
-recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_report& report);
+/// follow the damage), deletes empty segments and, unless `keep_committed`, fully committed
+/// ones, and fills `report`. Throws std::system_error on an I/O error.
+recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_report& report,
+                              bool keep_committed = false);
 
 }  // namespace dlrd::spool::detail

@@ -150,7 +150,7 @@ std::uint64_t file_journal::checkpoint_candidate() const {
   return std::max(persisted_checkpoint_, floor - 1);
 }
 
-/// Persists the checkpoint atomically, then deletes the segments it covers.
+/// Persists the checkpoint atomically, then deletes (or retains) the segments it covers.
 void file_journal::write_checkpoint() {
   std::uint64_t candidate;
   {
@@ -158,42 +158,14 @@ void file_journal::write_checkpoint() {
     candidate = checkpoint_candidate();
   }
   if (candidate != persisted_checkpoint_) {
-    auto temp = detail::join_path(config_.dir, detail::checkpoint_temp_name);
-    auto bytes = detail::encode_checkpoint(candidate);
-    int fd = -1;
-    auto ec = ops_->open(temp, open_mode::create_or_truncate, fd);
-    if (!ec) {
-      ec = ops_->write(fd, bytes.data(), bytes.size());
-      if (!ec && config_.fsync) ec = ops_->sync_data(fd);
-      auto close_ec = ops_->close(fd);
-      if (!ec) ec = close_ec;
-    }
-    if (!ec) ec = ops_->rename(temp, detail::join_path(config_.dir, detail::checkpoint_name));
-    if (!ec && config_.fsync) ec = ops_->sync_dir(config_.dir);
-    if (ec) {
+    if (auto ec = write_small_file(detail::checkpoint_name, detail::encode_checkpoint(candidate))) {
       spdlog::error("spool {}: checkpoint write failed: {}", config_.dir, ec.message());
       return;
     }
     std::lock_guard lock(mutex_);
     persisted_checkpoint_ = candidate;
   }
-  std::vector<std::pair<std::uint64_t, std::string>> doomed;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, seg] : segments_) {
-      if (seg.sealed && seg.last_assigned <= persisted_checkpoint_) doomed.emplace_back(key, seg.path);
-    }
-  }
-  for (const auto& [key, path] : doomed) {
-    auto ec = ops_->unlink(path);
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      spdlog::warn("spool {}: cannot delete {}: {}", config_.dir, path, ec.message());
-      continue;
-    }
-    std::lock_guard lock(mutex_);
-    live_bytes_ -= segments_[key].durable_bytes;
-    segments_.erase(key);
-  }
+  release_segments();
 }
 
 namespace {

@@ -51,6 +51,22 @@ struct stats {
   /// When the oldest record not yet committed in PostgreSQL became durable in this process
   /// (records recovered at start count from the recovery); the epoch when the backlog is empty.
   std::chrono::steady_clock::time_point oldest_spooled_at{};
+  /// File spool: segments whose records are all committed, kept for spool.retain_committed.
+  std::uint64_t retained_segments = 0;
+  std::uint64_t retained_bytes = 0;
+};
+
+/// Reads back, oldest first, every record a journal still holds on disk: the committed ones
+/// kept for spool.retain_committed and those not committed yet. For writing them all again
+/// when the database has lost commits it confirmed (a failover to an asynchronous standby
+/// that had not received them): every write is idempotent, so the extra ones are harmless.
+/// While a reader lives, its journal deletes no segment.
+class replay_reader {
+ public:
+  virtual ~replay_reader() = default;
+  /// Up to `max` records; empty at the end. A damaged record ends its segment's part
+  /// (the live records in it reach writers by the usual path, which reports the damage).
+  virtual std::vector<record> next(std::size_t max) = 0;
 };
 
 /// Thread-safety: every member function may be called from any thread.
@@ -76,6 +92,16 @@ class journal {
   virtual void close() = 0;
 
   virtual stats snapshot() const = 0;
+
+  /// A reader over the records kept on disk (see replay_reader); nullptr when this journal
+  /// keeps none (the memory spool, or spool.retain_committed 0).
+  virtual std::unique_ptr<replay_reader> replay() { return nullptr; }
+
+  /// Which database server the records were last committed to (the writers' view of the
+  /// primary, e.g. its system identifier and timeline); "" when not known yet. The file
+  /// spool keeps it on disk, so a start after a failover still notices the change.
+  virtual std::string database_identity() const { return {}; }
+  virtual void set_database_identity(const std::string& identity) { (void)identity; }
 };
 
 struct memory_config {

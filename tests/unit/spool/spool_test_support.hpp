@@ -256,13 +256,15 @@ class sim_fs final : public file_ops {
   std::chrono::microseconds sync_delay_{0};
 };
 
-/// A config for tests: small segments, fast checkpoints.
+/// A config for tests: small segments, fast checkpoints, committed segments deleted at once
+/// (retention_test.cpp covers spool.retain_committed).
 inline spool_config test_config(const std::string& dir) {
   spool_config c;
   c.dir = dir;
   c.segment_bytes = 4096;
   c.max_bytes = 64u << 20;
   c.checkpoint_interval = std::chrono::milliseconds{5};
+  c.retain_committed = std::chrono::milliseconds{0};
   return c;
 }
 

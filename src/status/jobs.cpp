@@ -1,9 +1,11 @@
-// Leader-only expiry (reports into the spool, like a gateway's) and retention (bounded deletes).
+// Leader-only expiry (reports into the spool, like a gateway's) and retention (dlr_events'
+// partitions made ahead and dropped whole, bounded deletes).
 #include <dlrd/status/jobs.hpp>
 
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/jobs_db.hpp>
 #include <dlrd/store/leader.hpp>
+#include <dlrd/store/partitions.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -91,7 +93,13 @@ retention_run leader_jobs::retain_once() {
   try {
     if (!session_->lead()) return out;
     out.leader = true;
+    auto made = store::make_day_partitions(session_->db());
+    out.partitions_created = made.created;
+    out.partitions_busy = made.busy;
     if (retention_.events_after) {
+      auto gone = store::drop_expired_partitions(session_->db(), *retention_.events_after);
+      out.partitions_dropped = gone.dropped;
+      out.partitions_busy += gone.busy;
       out.events_deleted = store::delete_old_events(session_->db(), *retention_.events_after, retention_.batch);
     }
     if (retention_.sms_logs_after) {
@@ -154,7 +162,6 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
     next.was_leader = leader;
   };
   const bool expiry_on = !expiry.rules.empty();
-  const bool retention_on = retention.events_after || retention.sms_logs_after;
   auto now = clock::now();
   if (expiry_on && now >= next.expiry) {
     try {
@@ -167,11 +174,20 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
     }
     next.expiry = clock::now() + expiry.interval;
   }
-  if (retention_on && now >= next.retention) {
+  // Retention also makes dlr_events' partitions ahead, so it runs even when nothing expires.
+  if (now >= next.retention) {
     next.retention = clock::now() + retention.interval;
     try {
       auto r = jobs.retain_once();
       note_leader(r.leader);
+      if (r.partitions_created + r.partitions_dropped > 0) {
+        spdlog::info("retention: made {} and dropped {} dlr_events partition(s)", r.partitions_created,
+                     r.partitions_dropped);
+      }
+      if (r.partitions_busy > 0) {
+        spdlog::warn("retention: {} dlr_events partition change(s) waited {} ms for locks; the next run tries again",
+                     r.partitions_busy, store::partition_lock_wait.count());
+      }
       if (r.events_deleted + r.sms_logs_deleted > 0) {
         spdlog::info("retention: deleted {} dlr_events and {} sms_logs row(s)", r.events_deleted, r.sms_logs_deleted);
       }
@@ -184,7 +200,7 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
   }
   auto until = clock::now() + std::chrono::minutes(1);
   if (expiry_on) until = std::min(until, next.expiry);
-  if (retention_on) until = std::min(until, next.retention);
+  until = std::min(until, next.retention);
   return until;
 }
 

@@ -63,10 +63,10 @@ std::vector<std::vector<pending_message>> find_pending(connection& db, const std
 }
 
 std::size_t delete_old_events(connection& db, std::chrono::milliseconds age, std::size_t limit) {
-  // The inner query reads through dlr_events_stored_at_brin (sql/0008).
+  // The daily partitions go whole (partitions.hpp); only the default one holds rows to pick.
   return delete_counted(db,
-                        "WITH d AS (DELETE FROM dlr_events WHERE id IN ("
-                        "  SELECT id FROM dlr_events WHERE stored_at < now() - $1::bigint * interval "
+                        "WITH d AS (DELETE FROM dlr_events_default WHERE id IN ("
+                        "  SELECT id FROM dlr_events_default WHERE stored_at < now() - $1::bigint * interval "
                         "'1 millisecond' LIMIT $2) RETURNING 1) SELECT count(*) FROM d",
                         age, limit);
 }

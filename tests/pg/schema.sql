@@ -264,7 +264,8 @@ CREATE TABLE public.dlr_events (
     parts integer,
     cost numeric(12,5),
     stored_at timestamp with time zone DEFAULT now() NOT NULL
-);
+)
+PARTITION BY RANGE (event_at);
 
 CREATE SEQUENCE public.dlr_events_id_seq
     START WITH 1
@@ -274,6 +275,22 @@ CREATE SEQUENCE public.dlr_events_id_seq
     CACHE 1;
 
 ALTER SEQUENCE public.dlr_events_id_seq OWNED BY public.dlr_events.id;
+
+CREATE TABLE public.dlr_events_default (
+    id bigint DEFAULT nextval('public.dlr_events_id_seq'::regclass) NOT NULL,
+    message_id text NOT NULL,
+    status text NOT NULL,
+    raw_status text,
+    event_at timestamp with time zone NOT NULL,
+    event_time_from_gateway boolean DEFAULT false NOT NULL,
+    received_at timestamp with time zone,
+    provider text DEFAULT ''::text NOT NULL,
+    recipient text,
+    error_code text,
+    parts integer,
+    cost numeric(12,5),
+    stored_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 CREATE TABLE public.dlr_message_parts (
     part_id text NOT NULL,
@@ -383,6 +400,8 @@ COMMENT ON COLUMN public.sms_logs.expired_by IS '''policy'' when dlrd''s expiry 
 
 COMMENT ON COLUMN public.sms_logs.policy_notice_mark IS 'Set once, by the write statement that moved the message into a policy expiry and noticed it (message_expired_by_policy; a value of dlr_notice_mark_seq); NULL while no such notice was written.';
 
+ALTER TABLE ONLY public.dlr_events ATTACH PARTITION public.dlr_events_default DEFAULT;
+
 ALTER TABLE ONLY public.dlr_alert_outbox ALTER COLUMN id SET DEFAULT nextval('public.dlr_alert_outbox_id_seq'::regclass);
 
 ALTER TABLE ONLY public.dlr_events ALTER COLUMN id SET DEFAULT nextval('public.dlr_events_id_seq'::regclass);
@@ -399,10 +418,10 @@ ALTER TABLE ONLY public.dlr_alert_outbox
     ADD CONSTRAINT dlr_alert_outbox_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.dlr_events
-    ADD CONSTRAINT dlr_events_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.dlr_events
     ADD CONSTRAINT dlr_events_report_key UNIQUE (message_id, status, event_at, provider);
+
+ALTER TABLE ONLY public.dlr_events_default
+    ADD CONSTRAINT dlr_events_default_message_id_status_event_at_provider_key UNIQUE (message_id, status, event_at, provider);
 
 ALTER TABLE ONLY public.dlr_message_parts
     ADD CONSTRAINT dlr_message_parts_message_id_part_key UNIQUE (message_id, part);
@@ -432,7 +451,9 @@ CREATE INDEX dlr_alert_delivery_due ON public.dlr_alert_delivery USING btree (si
 
 CREATE INDEX dlr_alert_outbox_txid_id ON public.dlr_alert_outbox USING btree (txid, id);
 
-CREATE INDEX dlr_events_stored_at_brin ON public.dlr_events USING brin (stored_at);
+CREATE INDEX dlr_events_stored_at_brin ON ONLY public.dlr_events USING brin (stored_at);
+
+CREATE INDEX dlr_events_default_stored_at_idx ON public.dlr_events_default USING brin (stored_at);
 
 CREATE UNIQUE INDEX dlr_quarantine_payload_key ON public.dlr_quarantine USING btree (provider, received_at, reason, sha256(body));
 
@@ -445,6 +466,10 @@ CREATE INDEX idx_sms_logs_pending_since ON public.sms_logs USING btree (COALESCE
 CREATE INDEX idx_sms_logs_send_time ON public.sms_logs USING btree (COALESCE(sent_at, created_at));
 
 CREATE INDEX idx_sms_logs_status ON public.sms_logs USING btree (status);
+
+ALTER INDEX public.dlr_events_report_key ATTACH PARTITION public.dlr_events_default_message_id_status_event_at_provider_key;
+
+ALTER INDEX public.dlr_events_stored_at_brin ATTACH PARTITION public.dlr_events_default_stored_at_idx;
 
 ALTER TABLE ONLY public.dlr_alert_delivery
     ADD CONSTRAINT dlr_alert_delivery_notice_id_fkey FOREIGN KEY (notice_id) REFERENCES public.dlr_alert_outbox(id) ON DELETE CASCADE;

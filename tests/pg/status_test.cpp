@@ -240,12 +240,15 @@ TEST_F(status_test, a_leader_whose_session_was_killed_runs_nothing_on_a_new_one_
 TEST_F(status_test, retention_deletes_old_rows_in_bounded_batches_and_keeps_new_ones) {
   std::vector<delivery_report> reports;
   const auto now_us = dlrd::report::now().time_since_epoch().count();
+  // Dated where no daily partition exists, so their history rows stay in dlr_events' default
+  // partition, the one retention deletes from in batches (whole days: partition_test.cpp).
+  const std::int64_t odd_clock_us = 978'307'200'000'000;  // 2001-01-01
   for (int i = 0; i < 7; ++i) {
-    reports.push_back(make_report("old-" + std::to_string(i), status::delivered, "DELIVRD", now_us - 1000));
+    reports.push_back(make_report("old-" + std::to_string(i), status::delivered, "DELIVRD", odd_clock_us));
   }
   reports.push_back(make_report("new-0", status::delivered, "DELIVRD", now_us - 1000));
   reports.push_back(make_report("new-1", status::pending, "ENROUTE", now_us - 1000));
-  reports.push_back(make_report("old-pending", status::pending, "ENROUTE", now_us - 1000));
+  reports.push_back(make_report("old-pending", status::pending, "ENROUTE", odd_clock_us));
   write(reports);
   query(url(), "UPDATE dlr_events SET stored_at = now() - interval '91 days' WHERE message_id LIKE 'old-%'");
   query(url(), "UPDATE sms_logs SET status_at = now() - interval '400 days' WHERE message_id LIKE 'old-%'");

@@ -55,7 +55,9 @@ struct expiry_config {
 
 /// `retention`: the leader deletes old rows every `interval`, at most `batch` per table per run.
 struct retention_config {
-  /// dlr_events rows stored longer ago than this; std::nullopt (`null`) keeps them forever.
+  /// dlr_events history older than this by event time: a day's partition is dropped once all
+  /// of it is older (sql/0015); rows of the default partition go by stored_at, `batch` at a
+  /// time. std::nullopt (`null`) keeps them forever.
   std::optional<std::chrono::milliseconds> events_after{std::chrono::hours(24 * 90)};
   /// sms_logs rows in a final status whose status time is older than this; null = keep.
   std::optional<std::chrono::milliseconds> sms_logs_after;

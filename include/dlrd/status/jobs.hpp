@@ -38,7 +38,10 @@ struct expiry_run {
 /// What one retain_once() did.
 struct retention_run {
   bool leader = false;
-  std::size_t events_deleted = 0;
+  std::size_t partitions_created = 0;  ///< daily dlr_events partitions made ahead
+  std::size_t partitions_dropped = 0;  ///< dlr_events partitions dropped whole, all of them expired
+  std::size_t partitions_busy = 0;     ///< left for the next run: their locks were not granted in time
+  std::size_t events_deleted = 0;      ///< rows deleted from dlr_events' default partition
   std::size_t sms_logs_deleted = 0;
 };
 
@@ -63,8 +66,10 @@ class leader_jobs {
   /// `delivered` arriving later still wins by the convergence rule. Throws on database errors.
   expiry_run expire_once();
 
-  /// Deletes at most `retention.batch` old dlr_events rows, and as many old final sms_logs
-  /// rows when `sms_logs_after` is set, each table in a transaction of its own.
+  /// Makes the daily dlr_events partitions ahead (store/partitions.hpp) and, when
+  /// `events_after` is set, drops the partitions whose whole range is older and deletes at
+  /// most `retention.batch` old rows of the default partition; deletes as many old final
+  /// sms_logs rows when `sms_logs_after` is set. Each change in a transaction of its own.
   retention_run retain_once();
 
   void set_config(expiry_config expiry, retention_config retention);
@@ -78,9 +83,9 @@ class leader_jobs {
 };
 
 /// Runs leader_jobs on its own thread: expiry every `expiry.interval` (when there are
-/// rules), retention every `retention.interval` and again at once while a run deletes a
-/// full batch. Errors are logged and retried at the next tick. Thread-safe; stop() is
-/// idempotent and called by the destructor.
+/// rules), retention (partitions ahead included, so always) every `retention.interval` and
+/// again at once while a run deletes a full batch. Errors are logged and retried at the next
+/// tick. Thread-safe; stop() is idempotent and called by the destructor.
 class leader_jobs_runner {
  public:
   leader_jobs_runner(expiry_config expiry, retention_config retention, std::string url, report_sink sink);

@@ -32,7 +32,8 @@ struct pending_message {
 std::vector<std::vector<pending_message>> find_pending(connection& db, const std::vector<pending_filter>& filters,
                                                        std::size_t limit);
 
-/// Deletes at most `limit` dlr_events rows stored more than `age` ago; returns how many.
+/// Deletes at most `limit` rows of dlr_events' default partition (reports dated where no daily
+/// partition exists, sql/0015) stored more than `age` ago; returns how many.
 std::size_t delete_old_events(connection& db, std::chrono::milliseconds age, std::size_t limit);
 
 /// Deletes at most `limit` final sms_logs rows whose status is older than `age`; returns how many.

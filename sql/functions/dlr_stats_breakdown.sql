@@ -12,9 +12,12 @@
 --              report created the row for a message the sender never logged. (created_at
 --              alone is wrong for an adopted table: 0002 filled it with the migration time.)
 --   delivered  status 'delivered'                    (dlr_status_class 2)
---   failed     status undelivered, rejected, expired (dlr_status_class 1)
+--   failed     status undelivered, rejected, expired (dlr_status_class 1), as the carrier
+--              reported it: a policy expiry (expired_by 'policy', sql/0014: dlrd's expiry
+--              rule gave up on the message) is no carrier outcome and is not counted here
 --   final      delivered + failed
---   pending    everything else: pending, accepted, enroute, buffered, sent, unknown, NULL
+--   pending    everything else: pending, accepted, enroute, buffered, sent, unknown, NULL,
+--              and policy expiries (still no final report from the carrier)
 --   rates      shares of the final messages (delivered / final, failed / final), the measure
 --              the rate rules use; NULL when there is no final message, never a division by
 --              zero. Messages still pending are counted apart (see dlr_stats_coverage).
@@ -42,7 +45,7 @@ AS $$
              count(*) FILTER (WHERE s.status = 'delivered') AS delivered,
              count(*) FILTER (WHERE s.status = 'undelivered') AS undelivered,
              count(*) FILTER (WHERE s.status = 'rejected') AS rejected,
-             count(*) FILTER (WHERE s.status = 'expired') AS expired
+             count(*) FILTER (WHERE s.status = 'expired' AND s.expired_by IS NULL) AS expired
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= p_from
          AND coalesce(s.sent_at, s.created_at) < p_to
@@ -53,6 +56,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION dlr_stats_breakdown(text, timestamptz, timestamptz) IS
   'Messages sent in [p_from, p_to) grouped by p_by (''country'', ''provider'' or ''sender''; '
-  'anything else gives no rows): counts per final status, failed, pending, delivered/final, '
+  'anything else gives no rows): counts per final carrier status, failed, pending (policy '
+  'expiries included), delivered/final, '
   'failed/final and rejected/final (the reject share; NULL without finals). Worst failure '
   'rate first.';

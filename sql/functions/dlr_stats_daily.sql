@@ -14,7 +14,7 @@ AS $$
    CROSS JOIN LATERAL (
       SELECT count(*) AS total,
              count(*) FILTER (WHERE dlr_status_class(s.status) = 2) AS delivered,
-             count(*) FILTER (WHERE dlr_status_class(s.status) = 1) AS failed
+             count(*) FILTER (WHERE dlr_status_class(s.status) = 1 AND s.expired_by IS NULL) AS failed
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= g.ts AT TIME ZONE 'UTC'
          AND coalesce(s.sent_at, s.created_at) < (g.ts + interval '1 day') AT TIME ZONE 'UTC'
@@ -24,4 +24,5 @@ $$;
 COMMENT ON FUNCTION dlr_stats_daily(date, date) IS
   'One row per UTC day from p_from to p_to inclusive (a day without messages has zero counts '
   'and NULL rates): messages sent that day, delivered, failed (undelivered, rejected, '
-  'expired), still pending, delivered/final and failed/final (NULL without finals).';
+  'expired, as the carrier reported them), still pending (policy expiries included), '
+  'delivered/final and failed/final (NULL without finals).';

@@ -14,7 +14,7 @@ AS $$
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= p_from
          AND coalesce(s.sent_at, s.created_at) < p_to
-         AND dlr_status_class(s.status) = 1
+         AND dlr_status_class(s.status) = 1 AND s.expired_by IS NULL
        GROUP BY s.country_code, s.status, s.error_code
     ) t
    WHERE t.rank <= p_top
@@ -22,5 +22,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION dlr_stats_error_codes(timestamptz, timestamptz, int) IS
   'The p_top most frequent error codes (NULL: none given) per country and failed status '
-  '(undelivered, rejected, expired) among messages sent in [p_from, p_to): messages with '
+  '(undelivered, rejected, expired; carrier reports only, no policy expiry) among messages '
+  'sent in [p_from, p_to): messages with '
   'the code, their share of that country and status, and the rank (1 = most frequent).';

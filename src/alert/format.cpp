@@ -34,7 +34,7 @@ digest make_digest(std::span<const store::notice> notices) {
   std::map<std::string, std::size_t> countries;
   for (const auto& n : notices) {
     ++d.count;
-    ++statuses[n.status.empty() ? "unknown" : n.status];
+    ++statuses[is_policy_expiry_notice(n) ? "expired_by_policy" : n.status.empty() ? "unknown" : n.status];
     if (n.country && !n.country->empty()) ++countries[*n.country];
     if (d.first_noticed_at.empty() || n.noticed_at < d.first_noticed_at) d.first_noticed_at = n.noticed_at;
     if (n.noticed_at > d.last_noticed_at) d.last_noticed_at = n.noticed_at;
@@ -112,6 +112,28 @@ std::string rule_text(const store::notice& n) {
 
 bool is_quarantine_notice(const store::notice& n) { return n.kind == "payload_quarantined"; }
 
+bool is_policy_expiry_notice(const store::notice& n) { return n.kind == "message_expired_by_policy"; }
+
+namespace {
+
+std::string policy_rule(const store::notice& n) {
+  auto d = details_of(n);
+  return d.contains("rule") && d["rule"].is_string() ? d["rule"].get<std::string>() : "?";
+}
+
+}  // namespace
+
+std::string policy_expiry_text(const store::notice& n) {
+  // Not "failed": the application gave up waiting; the carrier has not said the message failed.
+  std::string text = "SMS " + n.message_id + " expired by dlrd's expiry rule " + policy_rule(n) +
+                     ": no final report from the carrier yet (it may still deliver)";
+  if (n.recipient) text += ", to " + *n.recipient;
+  if (n.country) text += " [" + *n.country + "]";
+  if (!n.provider.empty()) text += ", via " + n.provider;
+  if (!n.status_at.empty()) text += ", at " + n.status_at;
+  return text;
+}
+
 std::string quarantine_text(const store::notice& n) {
   auto d = details_of(n);
   std::string text = "Callback for profile " + (n.provider.empty() ? std::string("?") : n.provider) + " quarantined: ";
@@ -137,6 +159,22 @@ std::string event_text(const store::notice& n) {
 }  // namespace
 
 std::string webhook_json(const store::notice& n) {
+  if (is_policy_expiry_notice(n)) {
+    json j = {{"type", n.kind},
+              {"notice_id", n.id},
+              {"message_id", n.message_id},
+              {"status", n.status},
+              {"expired_by", "policy"},
+              {"rule", policy_rule(n)},
+              {"raw_status", or_null(n.raw_status)},
+              {"recipient", or_null(n.recipient)},
+              {"country", or_null(n.country)},
+              {"provider", or_null(n.provider)},
+              {"status_at", or_null(n.status_at)},
+              {"noticed_at", n.noticed_at},
+              {"text", policy_expiry_text(n)}};
+    return dump(j);
+  }
   if (is_rule_notice(n) || is_quarantine_notice(n)) {
     auto j = details_of(n);
     j["type"] = n.kind;
@@ -194,6 +232,7 @@ std::string slack_escape(std::string_view text) {
 
 std::string slack_json(const store::notice& n) {
   if (auto text = event_text(n); !text.empty()) return dump(json{{"text", slack_escape(text)}});
+  if (is_policy_expiry_notice(n)) return dump(json{{"text", slack_escape(policy_expiry_text(n))}});
   std::string text = "SMS " + slack_escape(n.message_id) + " failed: " + slack_escape(n.status);
   if (!n.raw_status.empty()) text += " (" + slack_escape(n.raw_status) + ")";
   if (n.error_code) text += ", error " + slack_escape(*n.error_code);
@@ -219,6 +258,10 @@ std::string log_fields(const store::notice& n) {
     field("kind", n.kind);
     field("text", text);
     return s;
+  }
+  if (is_policy_expiry_notice(n)) {
+    field("kind", n.kind);
+    field("rule", policy_rule(n));
   }
   field("message_id", n.message_id);
   field("status", n.status);

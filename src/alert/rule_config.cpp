@@ -144,6 +144,15 @@ void parse(config::section& s, rate_rule& out) {
 
   // A silence rule may fire on no traffic at all (min_messages 0: "no callback for T").
   s.read("min_messages", out.min_messages, out.kind == rate_threshold::silent ? 0 : 1, 1'000'000'000'000);
+  const bool failure_rate = given == 1 && (out.kind == rate_threshold::failed_share_above ||
+                                           out.kind == rate_threshold::delivered_share_below);
+  for (const char* key : {"min_failed", "include_policy_expiry"}) {
+    if (s.has(key) && !failure_rate) {
+      s.error(key, "applies to failed_share_above and delivered_share_below rules (those that count failures)");
+    }
+  }
+  s.read("min_failed", out.min_failed, 0, 1'000'000'000'000);
+  s.read("include_policy_expiry", out.include_policy_expiry);
   std::string group_by = group_by_name(out);
   s.read_choice("group_by", group_by, {"none", "country", "provider", "country_provider"});
   out.group_by_country = group_by == "country" || group_by == "country_provider";

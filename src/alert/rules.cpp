@@ -36,6 +36,7 @@ store::window_query window_of(const rate_rule& rule) {
   q.provider = rule.provider;
   q.sender = rule.sender;
   q.failed_statuses = rule.failed_statuses;
+  q.include_policy_expiry = rule.include_policy_expiry;
   return q;
 }
 
@@ -69,7 +70,9 @@ decision decide(const rate_rule& rule, const store::window_counts& c, bool was_f
       break;
   }
   d.now_firing = was_firing;
-  if (!was_firing && crossed && c.total >= rule.min_messages) d.now_firing = true;
+  // Enough messages to trust the share, or enough failures to matter whatever the volume.
+  const bool enough = c.total >= rule.min_messages || (rule.min_failed > 0 && c.failed >= rule.min_failed);
+  if (!was_firing && crossed && enough) d.now_firing = true;
   if (was_firing && cleared) d.now_firing = false;
   return d;
 }
@@ -97,6 +100,10 @@ store::rule_notice notice_for(const rate_rule& rule, const std::string& key, con
     details["grace"] = format_duration(rule.grace);
   }
   if (rule.kind == rate_threshold::silent) details["reports"] = c.reports;
+  if (rule.kind == rate_threshold::failed_share_above || rule.kind == rate_threshold::delivered_share_below) {
+    details["min_failed"] = rule.min_failed;
+    details["include_policy_expiry"] = rule.include_policy_expiry;
+  }
   if (rule.provider) details["filters"]["provider"] = *rule.provider;
   if (rule.sender) details["filters"]["sender"] = *rule.sender;
 

@@ -1,6 +1,8 @@
 // The root loader: stitches the module sections together; each module parses its own.
 #include <dlrd/app/config.hpp>
 
+#include <dlrd/status/jobs.hpp>
+
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
@@ -180,6 +182,10 @@ daemon_config load_config(const std::string& file) {
   });
   // The writer notices exactly the statuses the alerts count as failed.
   c.store.notice_statuses = c.alerts.failed_statuses;
+  // ... and writes no policy-expiry notice for the expiry rules that say `notify: false`.
+  for (const auto& rule : c.expiry.rules) {
+    if (!rule.notify) c.store.quiet_expiries.push_back(std::string(status::expiry_raw_prefix) + rule.name);
+  }
   return c;
 }
 

@@ -23,11 +23,13 @@ std::vector<std::string> restart_sections(const daemon_config& a, const daemon_c
   if (!(a.database == b.database)) out.emplace_back("database.*");
   auto sa = a.store, sb = b.store;
   sa.notice_statuses = sb.notice_statuses;  // alerts.failed_statuses, named below
+  sa.quiet_expiries = sb.quiet_expiries;    // expiry.rules[].notify, named below
   if (!(sa == sb)) out.emplace_back("store.*");
   if (!(a.spool == b.spool)) out.emplace_back("spool.*");
   if (!(a.decode == b.decode)) out.emplace_back("decode.*");
   // Sinks and their knobs reload live; the failed statuses are the writers' and need a restart.
   if (a.alerts.failed_statuses != b.alerts.failed_statuses) out.emplace_back("alerts.failed_statuses");
+  if (a.store.quiet_expiries != b.store.quiet_expiries) out.emplace_back("expiry.rules[].notify");
   if (!(a.status_api == b.status_api)) out.emplace_back("status_api.*");
   return out;
 }

@@ -45,6 +45,7 @@ void parse(config::section& s, expiry_rule& out) {
   }
   if (!s.has("after")) s.error("after", "required: how long after the send a pending message counts as expired");
   s.read_duration("after", out.after, 1s);
+  s.read("notify", out.notify);
   s.finish();
 }
 

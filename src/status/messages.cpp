@@ -29,6 +29,8 @@ nlohmann::ordered_json to_json(const message_state& m) {
   j["final"] = is_final(m.status);
   j["retryable"] = is_retryable(m.status);
   j["raw_status"] = or_null(m.raw_status);
+  // "policy": dlrd's expiry rule gave up on it, the carrier has said nothing final (retryable).
+  j["expired_by"] = or_null(m.expired_by);
   j["status_at"] = or_null(m.status_at);
   j["delivered_at"] = or_null(m.delivered_at);
   j["error_code"] = or_null(m.error_code);

@@ -37,7 +37,9 @@ std::string ms_ago(std::chrono::milliseconds d) {
 std::map<std::string, window_counts> count_coverage(pqxx::transaction_base& tx, const window_query& q) {
   std::map<std::string, window_counts> groups;
   // By send time, as idx_sms_logs_send_time reads (sql/0009).
-  auto sql = "SELECT " + group_key_sql(q) + ", count(*), count(*) FILTER (WHERE dlr_status_class(status) = 0), "
+  // A policy expiry (sql/0014) is dlrd giving up, not a report: still none from the carrier.
+  auto sql = "SELECT " + group_key_sql(q) + ", count(*), "
+             "count(*) FILTER (WHERE dlr_status_class(status) = 0 OR expired_by IS NOT NULL), "
              "count(*) FILTER (WHERE status = 'delivered') FROM sms_logs "
              "WHERE coalesce(sent_at, created_at) >= " + ms_ago(q.window) +
              " AND coalesce(sent_at, created_at) < " + ms_ago(q.grace) + filters_sql(tx, q) + " GROUP BY 1";
@@ -73,6 +75,7 @@ std::map<std::string, window_counts> count_silence(pqxx::transaction_base& tx, c
 std::map<std::string, window_counts> count_finals(pqxx::transaction_base& tx, const window_query& q) {
   std::map<std::string, window_counts> groups;
   // Final reports by their time. The status predicate repeats the partial index's (sql/0007).
+  // A policy expiry is no carrier outcome: left out unless the rule opts in.
   std::string failed_list;
   for (const auto& st : q.failed_statuses) {
     if (!failed_list.empty()) failed_list += ", ";
@@ -82,7 +85,8 @@ std::map<std::string, window_counts> count_finals(pqxx::transaction_base& tx, co
   auto sql = "SELECT " + group_key_sql(q) + ", count(*), count(*) FILTER (WHERE status IN (" + failed_list +
              ")), count(*) FILTER (WHERE status = 'delivered') FROM sms_logs "
              "WHERE status IN ('delivered', 'undelivered', 'rejected', 'expired') AND status_at > " +
-             ms_ago(q.window) + filters_sql(tx, q) + " GROUP BY 1";
+             ms_ago(q.window) + (q.include_policy_expiry ? "" : " AND expired_by IS NULL") + filters_sql(tx, q) +
+             " GROUP BY 1";
   for (const auto& row : tx.exec(sql)) {
     auto& g = groups[row[0].as<std::string>()];
     g.total = row[1].as<std::int64_t>();

@@ -46,6 +46,7 @@ message_state state_of(const pqxx::row& row) {
   m.sent_at = text(row[13]);
   m.updated_at = text(row[14]);
   m.text_preview = text(row[15]);
+  m.expired_by = text(row[16]);
   return m;
 }
 
@@ -58,7 +59,8 @@ message_states read_states(pqxx::transaction_base& tx, const std::vector<std::st
   std::string sql =
       "SELECT message_id, status, raw_status, " DLRD_UTC("status_at") ", " DLRD_UTC("delivered_at") ", error_code, "
       "to_number, from_number, country_code, provider, parts, cost_eur::text, array_to_json(tags)::text, "
-      DLRD_UTC("sent_at") ", " DLRD_UTC("updated_at") ", text_preview FROM sms_logs WHERE message_id = ANY($1::text[])";
+      DLRD_UTC("sent_at") ", " DLRD_UTC("updated_at") ", text_preview, expired_by FROM sms_logs "
+      "WHERE message_id = ANY($1::text[])";
   if (lock) sql += " ORDER BY message_id COLLATE \"C\" FOR SHARE";
   for (const auto& row : tx.exec_params(sql, array)) {
     auto m = state_of(row);

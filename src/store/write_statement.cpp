@@ -24,7 +24,8 @@ constexpr std::array<batch_column, 6> quarantine{{
     {"field", "text"}, {"content_type", "text"}, {"body_hex", "text"},
 }};
 
-// The batch sources are @WINNERS@, @EVENTS@ and @QUARANTINE@, the noticed statuses @NOTICE@.
+// The batch sources are @WINNERS@, @EVENTS@ and @QUARANTINE@, the noticed statuses @NOTICE@,
+// the raw statuses of expiry rules that write no notice @QUIET@.
 // dlr_report_wins (sql/functions) is report::wins_over; the planner inlines it (one SQL
 // expression), so EXPLAIN VERBOSE shows the row comparison and no call per row.
 constexpr const char* write_template = R"sql(
@@ -34,8 +35,11 @@ mark AS MATERIALIZED (
   SELECT nextval('dlr_notice_mark_seq') AS v
 ),
 w AS MATERIALIZED (
-  -- The merged winners, parsed once for the parts' update and the messages' upsert.
-  SELECT * FROM @WINNERS@
+  -- The merged winners, parsed once for the parts' update and the messages' upsert. A policy
+  -- expiry is dlrd's own expiry rule's report (status::expiry_provider and expiry_raw_prefix):
+  -- the application gave up, the carrier said nothing, so it is no carrier outcome.
+  SELECT w.*, (w.provider = 'dlrd' AND starts_with(w.raw_status, 'dlrd:expired:')) AS policy
+    FROM @WINNERS@
 ),
 ev AS (
   INSERT INTO dlr_events (message_id, status, raw_status, event_at, event_time_from_gateway,
@@ -60,11 +64,13 @@ pu AS (
 up AS (
   INSERT INTO sms_logs AS s (message_id, status, raw_status, status_at, error_code, provider,
                              to_number, from_number, country_code, parts, cost_eur, delivered_at, sent_at,
-                             created_at, updated_at, failure_notice_mark)
-  SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, w.provider,
+                             created_at, updated_at, failure_notice_mark, expired_by, policy_notice_mark)
+  SELECT w.message_id, w.status, w.raw_status, w.event_at, w.error_code, CASE WHEN NOT w.policy THEN w.provider END,
          w.recipient, w.sender, w.country, w.parts, w.cost,
          CASE WHEN w.status = 'delivered' THEN w.event_at END, NULL, now(), now(),
-         CASE WHEN w.status = ANY(@NOTICE@) THEN (SELECT v FROM mark) END
+         CASE WHEN w.status = ANY(@NOTICE@) AND NOT w.policy THEN (SELECT v FROM mark) END,
+         CASE WHEN w.policy THEN 'policy' END,
+         CASE WHEN w.policy AND NOT (w.raw_status = ANY(@QUIET@)) THEN (SELECT v FROM mark) END
     FROM w
    -- A part's report is not a message of its own: its message's row follows its parts.
    WHERE NOT EXISTS (SELECT 1 FROM dlr_message_parts mp WHERE mp.part_id = w.message_id)
@@ -73,7 +79,9 @@ up AS (
     raw_status = excluded.raw_status,
     status_at = excluded.status_at,
     error_code = excluded.error_code,
-    provider = excluded.provider,
+    -- A policy expiry keeps the carrier's provider; a carrier's report that wins clears expired_by.
+    provider = CASE WHEN excluded.expired_by IS NULL THEN excluded.provider ELSE s.provider END,
+    expired_by = excluded.expired_by,
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
     to_number = coalesce(s.to_number, excluded.to_number),
     from_number = coalesce(s.from_number, excluded.from_number),
@@ -81,18 +89,23 @@ up AS (
     parts = coalesce(s.parts, excluded.parts),
     cost_eur = coalesce(s.cost_eur, excluded.cost_eur),
     updated_at = now(),
-    failure_notice_mark = coalesce(s.failure_notice_mark, excluded.failure_notice_mark)
+    failure_notice_mark = coalesce(s.failure_notice_mark, excluded.failure_notice_mark),
+    policy_notice_mark = coalesce(s.policy_notice_mark, excluded.policy_notice_mark)
   WHERE dlr_report_wins(excluded.status, excluded.status_at, excluded.raw_status, excluded.error_code,
                         s.status, s.status_at, s.raw_status, s.error_code)
   RETURNING s.message_id, s.status, s.raw_status, s.error_code, s.to_number, s.from_number, s.country_code,
-            s.provider, s.status_at, s.failure_notice_mark = (SELECT v FROM mark) AS noticed
+            s.provider, s.status_at, s.failure_notice_mark = (SELECT v FROM mark) AS noticed,
+            s.policy_notice_mark = (SELECT v FROM mark) AS policy_noticed
 ),
 notice AS (
-  -- Only the rows this transaction moved into a failed status for the first time.
-  INSERT INTO dlr_alert_outbox (message_id, status, raw_status, error_code, recipient, sender,
-                                country, provider, status_at)
-  SELECT message_id, status, raw_status, error_code, to_number, from_number, country_code, provider, status_at
-    FROM up WHERE noticed
+  -- Only the rows this transaction moved into a failed status, or a policy expiry, for the
+  -- first time (each has its own marker: a carrier's failure after a policy expiry is noticed).
+  INSERT INTO dlr_alert_outbox (kind, message_id, status, raw_status, error_code, recipient, sender,
+                                country, provider, status_at, details)
+  SELECT CASE WHEN policy_noticed THEN 'message_expired_by_policy' ELSE 'message_failed' END,
+         message_id, status, raw_status, error_code, to_number, from_number, country_code, provider, status_at,
+         CASE WHEN policy_noticed THEN jsonb_build_object('rule', substr(raw_status, 14)) END
+    FROM up WHERE noticed OR policy_noticed
   RETURNING 1
 ),
 q AS (
@@ -168,6 +181,7 @@ up AS (
     status_at = excluded.status_at,
     error_code = excluded.error_code,
     provider = coalesce(excluded.provider, s.provider),
+    expired_by = NULL,
     parts = coalesce(s.parts, excluded.parts),
     delivered_at = CASE WHEN excluded.status = 'delivered' THEN excluded.status_at ELSE s.delivered_at END,
     updated_at = now(),
@@ -225,6 +239,7 @@ std::string write_statement(const batch_sources& from) {
   replace(s, "@EVENTS@", from.events);
   replace(s, "@QUARANTINE@", from.quarantine);
   replace(s, "@NOTICE@", from.notice_statuses);
+  replace(s, "@QUIET@", from.quiet_expiries);
   return s;
 }
 

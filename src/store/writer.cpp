@@ -192,7 +192,12 @@ struct writer::impl {
   std::chrono::steady_clock::time_point last_log{};
 
   impl(database_config d, store_config c) : db(std::move(d)), config(c) {
-    statement = write_statement();
+    auto sources = json_batch_sources();
+    // Rule names are config text: a quoted literal, fixed for the writer's life like the rest.
+    std::string quiet;
+    for (char ch : pg_array(config.quiet_expiries)) quiet += ch == '\'' ? "''" : std::string(1, ch);
+    sources.quiet_expiries = "'" + quiet + "'::text[]";
+    statement = write_statement(sources);
     if (!config.synchronous_commit) statement += async_commit_term;
   }
 

@@ -245,6 +245,40 @@ TEST_F(rules_test, only_final_statuses_inside_the_window_count) {
   EXPECT_EQ(fired(), 0);
 }
 
+TEST_F(rules_test, policy_expiries_are_no_carrier_failure_unless_a_rule_opts_in) {
+  // 100 delivered, 2 undelivered, and 20 that dlrd's OTP expiry rule gave up on (the writer
+  // marks them expired_by 'policy', status_test.cpp).
+  add(100, "delivered");
+  add(2, "undelivered");
+  add(20, "expired");
+  query(url(), "UPDATE sms_logs SET expired_by = 'policy', raw_status = 'dlrd:expired:otp' WHERE status = 'expired'");
+  auto opted = failure_rule();
+  opted.name = "with-policy";
+  opted.include_policy_expiry = true;
+  rule_evaluator ev({failure_rule(), opted}, url());
+  auto r = ev.evaluate_once();
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0].rule, "with-policy");
+  EXPECT_EQ(r.transitions[0].failed, 22);
+  EXPECT_EQ(r.transitions[0].total, 122);
+  auto st = query(url(), "SELECT last_total, last_failed, firing FROM dlr_rule_state WHERE rule = 'failure-rate'");
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0][0].as<std::int64_t>(), 102) << "2 of 102 carrier finals: the 20 policy expiries are left out";
+  EXPECT_EQ(st[0][1].as<std::int64_t>(), 2);
+  EXPECT_FALSE(st[0][2].as<bool>());
+}
+
+TEST_F(rules_test, a_coverage_rule_counts_a_policy_expiry_as_still_without_a_carrier_report) {
+  rule_evaluator ev({coverage_rule()}, url());
+  add_sent(40, "delivered", 3600, "VN");
+  add_sent(30, "expired", 3600, "VN");
+  query(url(), "UPDATE sms_logs SET expired_by = 'policy' WHERE status = 'expired'");
+  auto r = ev.evaluate_once();
+  ASSERT_EQ(r.transitions.size(), 1u);
+  EXPECT_EQ(r.transitions[0].pending, 30);
+  EXPECT_EQ(r.transitions[0].total, 70);
+}
+
 TEST_F(rules_test, failed_statuses_choose_what_counts_as_failed) {
   auto rule = failure_rule();
   rule.failed_statuses = {"rejected"};

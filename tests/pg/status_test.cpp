@@ -101,17 +101,26 @@ TEST_F(status_test, expiry_turns_only_matching_pending_messages_past_their_ttl_i
 
   auto out = write(reports);
   EXPECT_EQ(out.rows_changed, 1u);
-  EXPECT_EQ(out.notices, 1u) << "an expiry alerts like a real failure";
+  EXPECT_EQ(out.notices, 1u) << "an expiry is noticed, as a policy expiry";
   EXPECT_EQ(column("match", "status"), "expired");
   EXPECT_EQ(column("match", "raw_status"), "dlrd:expired:otp");
-  EXPECT_EQ(column("match", "provider"), "dlrd");
+  // dlrd gave up, the carrier said nothing: the row keeps the carrier and says who expired it.
+  EXPECT_EQ(column("match", "provider"), "smspm");
+  EXPECT_EQ(column("match", "expired_by"), "policy");
+  EXPECT_EQ(column("match", "failure_notice_mark"), "<null>") << "a later carrier failure is still noticed";
+  // The history says who reported it.
+  EXPECT_EQ(query(url(), "SELECT provider FROM dlr_events WHERE message_id = 'match'")[0][0].as<std::string>(),
+            "dlrd");
   // The event time is the send time plus the TTL, so a replay makes the same report.
   EXPECT_EQ(column("match", "(status_at - sent_at) = interval '10 minutes'"), "t");
-  auto notice = query(url(), "SELECT status, raw_status, provider FROM dlr_alert_outbox WHERE message_id = 'match'");
+  auto notice = query(url(), "SELECT kind, status, raw_status, provider, details->>'rule' FROM dlr_alert_outbox "
+                             "WHERE message_id = 'match'");
   ASSERT_EQ(notice.size(), 1u);
-  EXPECT_EQ(notice[0][0].as<std::string>(), "expired");
-  EXPECT_EQ(notice[0][1].as<std::string>(), "dlrd:expired:otp");
-  EXPECT_EQ(notice[0][2].as<std::string>(), "dlrd");
+  EXPECT_EQ(notice[0][0].as<std::string>(), "message_expired_by_policy");
+  EXPECT_EQ(notice[0][1].as<std::string>(), "expired");
+  EXPECT_EQ(notice[0][2].as<std::string>(), "dlrd:expired:otp");
+  EXPECT_EQ(notice[0][3].as<std::string>(), "smspm");
+  EXPECT_EQ(notice[0][4].as<std::string>(), "otp");
   for (const char* id : {"young", "no-tag", "no-tags-at-all", "other-prefix", "other-sender", "other-provider"}) {
     EXPECT_EQ(column(id, "status"), "pending") << id;
   }
@@ -134,14 +143,56 @@ TEST_F(status_test, a_real_delivered_arriving_after_the_expiry_still_wins_and_a_
   auto delivered = make_report("late", status::delivered, "DELIVRD", sent_us + 60'000'000);
   auto out = write({delivered});
   EXPECT_EQ(out.rows_changed, 1u);
+  EXPECT_EQ(out.notices, 0u);
   EXPECT_EQ(column("late", "status"), "delivered");
   EXPECT_EQ(column("late", "raw_status"), "DELIVRD");
+  EXPECT_EQ(column("late", "expired_by"), "<null>") << "the carrier's report is the row's status now";
+  EXPECT_EQ(column("late", "provider"), "smspm");
 
   auto replay = write(expiry);
   EXPECT_EQ(replay.rows_changed, 0u);
   EXPECT_EQ(replay.notices, 0u);
   EXPECT_EQ(column("late", "status"), "delivered");
   EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_events WHERE message_id = 'late'")[0][0].as<int>(), 2);
+}
+
+TEST_F(status_test, a_carrier_failure_after_a_policy_expiry_wins_by_its_time_and_is_noticed_as_a_failure) {
+  log_send("early", "+447700900001", "ACME", "'{otp}'", "smspm", 30);
+  log_send("later", "+447700900002", "ACME", "'{otp}'", "smspm", 30);
+  dlrd::status::leader_jobs jobs(otp_rule(), {}, url(), collecting_sink());
+  ASSERT_EQ(jobs.expire_once().expired, 2u);
+  EXPECT_EQ(write(take_sunk()).notices, 2u);
+
+  // Failed finals rank by event time: an undelivered dated before dlrd gave up (send + 10m)
+  // loses to the expiry (the history keeps it); one dated after wins and is a failure.
+  auto sent_us = std::stoll(column("early", "(extract(epoch FROM sent_at) * 1000000)::bigint"));
+  auto out = write({make_report("early", status::undelivered, "UNDELIV", sent_us + 5 * 60'000'000LL, "34"),
+                    make_report("later", status::undelivered, "UNDELIV", sent_us + 15 * 60'000'000LL, "34")});
+  EXPECT_EQ(out.rows_changed, 1u);
+  EXPECT_EQ(out.notices, 1u);
+  EXPECT_EQ(column("early", "status"), "expired");
+  EXPECT_EQ(column("early", "expired_by"), "policy");
+  EXPECT_EQ(column("later", "status"), "undelivered");
+  EXPECT_EQ(column("later", "expired_by"), "<null>");
+  EXPECT_EQ(column("later", "error_code"), "34");
+  auto kinds = query(url(), "SELECT kind FROM dlr_alert_outbox WHERE message_id = 'later' ORDER BY id");
+  ASSERT_EQ(kinds.size(), 2u);
+  EXPECT_EQ(kinds[0][0].as<std::string>(), "message_expired_by_policy");
+  EXPECT_EQ(kinds[1][0].as<std::string>(), "message_failed");
+}
+
+TEST_F(status_test, an_expiry_rule_with_notify_false_expires_without_a_notice) {
+  log_send("quiet", "+447700900001", "ACME", "'{otp}'", "smspm", 30);
+  dlrd::status::leader_jobs jobs(otp_rule(), {}, url(), collecting_sink());
+  ASSERT_EQ(jobs.expire_once().expired, 1u);
+  auto config = fast_retry();
+  config.quiet_expiries = {"dlrd:expired:otp"};  // what the app makes of `notify: false` on rule otp
+  auto w = make_writer(config);
+  auto out = write_with(w, take_sunk());
+  EXPECT_EQ(out.rows_changed, 1u);
+  EXPECT_EQ(out.notices, 0u);
+  EXPECT_EQ(column("quiet", "expired_by"), "policy");
+  EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_alert_outbox")[0][0].as<int>(), 0);
 }
 
 TEST_F(status_test, expiry_work_per_run_is_bounded_by_the_batch_and_takes_the_oldest_first) {

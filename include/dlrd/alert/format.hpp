@@ -44,7 +44,16 @@ bool is_quarantine_notice(const store::notice& n);
 /// "Callback for profile smspm quarantined: missing field [messageId] (dlrd quarantine list --id 12)"
 std::string quarantine_text(const store::notice& n);
 
-/// Webhook body of one notice: {"type":"message_failed","notice_id",...}; for a rate rule
+/// True for a policy expiry's notice (kind message_expired_by_policy): dlrd's expiry rule,
+/// not the carrier, set the message `expired`.
+bool is_policy_expiry_notice(const store::notice& n);
+
+/// "SMS m-1 expired by dlrd's expiry rule otp: no final report from the carrier yet (it may
+/// still deliver), to +447700900123 [GB], via smspm, at 2026-01-05T10:10:00.000000Z"
+std::string policy_expiry_text(const store::notice& n);
+
+/// Webhook body of one notice: {"type":"message_failed","notice_id",...}; for a policy expiry
+/// {"type":"message_expired_by_policy","notice_id",...,"expired_by":"policy","rule",...}; for a rate rule
 /// {"type":"rate_rule_fired"|"rate_rule_resolved","notice_id",...,"rule",...}; for a quarantined
 /// callback {"type":"payload_quarantined","notice_id",...,"reason",...} (README "Alerts").
 std::string webhook_json(const store::notice& n);

@@ -37,6 +37,12 @@ struct rate_rule {
   rate_threshold kind = rate_threshold::failed_share_above;
   double threshold = 0.05;                              ///< a share in [0, 1]
   std::int64_t min_messages = 100;                      ///< messages needed before it can fire
+  /// Failure-rate rules: or this many failed in the window (0: off), so that a low-volume
+  /// sender whose every message fails is alerted before it reaches min_messages.
+  std::int64_t min_failed = 0;
+  /// Failure-rate rules: count the messages an expiry rule expired (expired_by 'policy') as
+  /// carrier outcomes too; by default they are left out (the carrier said nothing).
+  bool include_policy_expiry = false;
   /// Coverage rules: the time a report normally needs; younger sends are not counted yet.
   std::chrono::milliseconds grace{std::chrono::minutes(15)};
   bool group_by_country = false;                        ///< `group_by: country` or `country_provider`

@@ -40,6 +40,9 @@ struct expiry_rule {
   std::optional<std::string> recipient_prefix;  ///< match.recipient_prefix, e.g. "+44"
   std::optional<std::string> provider;          ///< match.provider
   std::chrono::milliseconds after{std::chrono::minutes(10)};
+  /// false: its expiry writes no message_expired_by_policy notice. The writers read it at
+  /// start (store_config::quiet_expiries), so a change needs a restart.
+  bool notify = true;
 
   bool operator==(const expiry_rule&) const = default;
 };

@@ -33,6 +33,9 @@ struct store_config {
   /// Statuses whose first arrival writes a failure notice to dlr_alert_outbox. Set by the
   /// app from the alert configuration; not read from the `store` section.
   std::vector<std::string> notice_statuses{"undelivered", "rejected", "expired"};
+  /// Raw statuses ("dlrd:expired:<rule>") of the expiry rules with `notify: false`: their
+  /// policy expiry writes no notice. Set by the app from the expiry rules.
+  std::vector<std::string> quiet_expiries;
 
   bool operator==(const store_config&) const = default;
 };

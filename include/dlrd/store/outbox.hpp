@@ -16,7 +16,7 @@ namespace dlrd::store {
 /// One failure notice from dlr_alert_outbox, as claimed for one sink.
 struct notice {
   std::int64_t id = 0;
-  std::string kind;                        ///< "message_failed", "rate_rule_fired" or "rate_rule_resolved"
+  std::string kind;                        ///< "message_failed", "message_expired_by_policy", "rate_rule_fired", ...
   std::string message_id;
   std::string status;                      ///< canonical status, e.g. "undelivered"
   std::string raw_status;

@@ -30,6 +30,9 @@ struct window_query {
   std::optional<std::string> provider;  ///< filters.provider
   std::optional<std::string> sender;    ///< filters.sender (from_number)
   std::vector<std::string> failed_statuses;
+  /// finals only: count policy expiries (sms_logs.expired_by) as final reports; coverage
+  /// always counts them as still without a carrier report.
+  bool include_policy_expiry = false;
 };
 
 /// What a window query counted for one group.

@@ -23,6 +23,7 @@ struct message_state {
   std::string message_id;
   std::optional<std::string> status, raw_status, status_at, delivered_at, error_code, recipient, sender, country,
       provider, cost, sent_at, updated_at, text_preview;
+  std::optional<std::string> expired_by;  ///< "policy" when an expiry rule set the status (sql/0014)
   std::optional<int> parts;
   std::vector<std::string> tags;
   std::vector<history_entry> history;

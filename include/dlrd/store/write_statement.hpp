@@ -30,11 +30,15 @@ struct batch_sources {
   std::string events;
   std::string quarantine;
   std::string notice_statuses = "$4::text[]";
+  /// A text[] expression of the raw statuses ("dlrd:expired:<rule>") whose policy expiry
+  /// writes no notice (expiry rules with `notify: false`); none by default.
+  std::string quiet_expiries = "'{}'::text[]";
 };
 batch_sources json_batch_sources();
 
 /// The batch statement: events (deduplicated by their UNIQUE key), the parts' states, the
-/// messages' upsert under the convergence rule (dlr_report_wins), failure notices,
+/// messages' upsert under the convergence rule (dlr_report_wins; a policy expiry keeps the
+/// row's provider and sets expired_by), failure and policy-expiry notices,
 /// quarantine rows and wake-ups, in one round trip. Returns one row: events added, rows
 /// changed, quarantined, notices, waiters woken, and a JSON array of the messages whose
 /// parts moved (for parts_statement).

@@ -122,6 +122,45 @@ TEST(alert_format, a_quarantined_callback_is_noticed_with_its_profile_reason_and
   EXPECT_EQ(dlrd::alert::digest_text(d), "2 more failures: 1 quarantined, 1 undelivered; top countries: DE 1");
 }
 
+TEST(alert_format, a_policy_expiry_is_its_own_kind_in_every_sink_and_the_digest) {
+  auto n = failed(5, "expired", "GB");
+  n.kind = "message_expired_by_policy";
+  n.raw_status = "dlrd:expired:otp";
+  n.error_code.reset();
+  n.recipient = "+447700900123";
+  n.details = R"({"rule":"otp"})";
+  EXPECT_TRUE(dlrd::alert::is_policy_expiry_notice(n));
+  EXPECT_FALSE(dlrd::alert::is_policy_expiry_notice(failed(1, "expired", "GB")));
+  const std::string text =
+      "SMS m5 expired by dlrd's expiry rule otp: no final report from the carrier yet (it may still deliver), "
+      "to +447700900123 [GB], via smspm, at 2024-05-01T12:00:00.000000Z";
+  EXPECT_EQ(dlrd::alert::policy_expiry_text(n), text);
+
+  auto j = json::parse(dlrd::alert::webhook_json(n));
+  EXPECT_EQ(j["type"], "message_expired_by_policy");
+  EXPECT_EQ(j["notice_id"], 5);
+  EXPECT_EQ(j["message_id"], "m5");
+  EXPECT_EQ(j["status"], "expired");
+  EXPECT_EQ(j["expired_by"], "policy");
+  EXPECT_EQ(j["rule"], "otp");
+  EXPECT_EQ(j["raw_status"], "dlrd:expired:otp");
+  EXPECT_EQ(j["provider"], "smspm");
+  EXPECT_EQ(j["text"], text);
+  EXPECT_FALSE(j.contains("error_code"));
+
+  EXPECT_EQ(json::parse(dlrd::alert::slack_json(n))["text"], text);
+  auto log = dlrd::alert::log_fields(n);
+  EXPECT_NE(log.find(R"(kind="message_expired_by_policy" rule="otp" message_id="m5" status="expired")"),
+            std::string::npos)
+      << log;
+  // A failure notice's log line stays as it was: no kind field.
+  EXPECT_EQ(dlrd::alert::log_fields(failed(1, "expired", "GB")).find("kind="), std::string::npos);
+
+  auto d = dlrd::alert::make_digest(std::vector<notice>{n, failed(1, "expired", "GB")});
+  EXPECT_EQ(dlrd::alert::digest_text(d), "2 more failures: 1 expired, 1 expired_by_policy; top countries: GB 2");
+  EXPECT_EQ(json::parse(dlrd::alert::webhook_json(d))["by_status"]["expired_by_policy"], 1);
+}
+
 TEST(alert_format, webhook_json_carries_the_documented_fields) {
   auto j = json::parse(dlrd::alert::webhook_json(failed(7, "undelivered", "DE")));
   EXPECT_EQ(j["type"], "message_failed");

@@ -128,6 +128,20 @@ TEST(rules_config, both_thresholds_is_an_error) {
   EXPECT_NE(e.find("test.yaml:5: alerts.rules[0].delivered_share_below: set one of"), std::string::npos) << e;
 }
 
+TEST(rules_config, min_failed_and_include_policy_expiry_are_read_for_failure_rules_only) {
+  auto rules = load("alerts:\n  rules:\n    - {name: low, failed_share_above: 0.2, min_failed: 10, "
+                    "include_policy_expiry: true}\n");
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0].min_failed, 10);
+  EXPECT_TRUE(rules[0].include_policy_expiry);
+  EXPECT_EQ(dlrd::alert::default_rate_rules()[0].min_failed, 0);
+  EXPECT_FALSE(dlrd::alert::default_rate_rules()[0].include_policy_expiry);
+  auto e = error_of("alerts:\n  rules:\n    - {name: c, pending_share_above: 0.3, min_failed: 5}\n");
+  EXPECT_NE(e.find("alerts.rules[0].min_failed: applies to failed_share_above and delivered_share_below"),
+            std::string::npos)
+      << e;
+}
+
 TEST(rules_config, a_missing_threshold_is_an_error) {
   auto e = error_of("alerts:\n  rules:\n    - name: a\n      window: 1h\n");
   EXPECT_NE(e.find("alerts.rules[0].failed_share_above: a threshold is required"), std::string::npos) << e;

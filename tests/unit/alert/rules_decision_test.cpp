@@ -30,6 +30,32 @@ TEST(rule_decision, a_failure_share_fires_above_the_threshold_only_with_enough_m
   EXPECT_FALSE(decide(r, finals(99, 50, 49), false).now_firing);  // under min_messages
 }
 
+TEST(rule_decision, min_failed_lets_a_low_volume_sender_fire_below_min_messages) {
+  rate_rule r;  // failed_share_above 5%, min_messages 100
+  r.min_failed = 10;
+  // 50 messages an hour, every one failed: under min_messages, but 50 failures.
+  EXPECT_TRUE(decide(r, finals(50, 50, 0), false).now_firing);
+  EXPECT_TRUE(decide(r, finals(40, 10, 30), false).now_firing);   // exactly min_failed
+  EXPECT_FALSE(decide(r, finals(40, 9, 31), false).now_firing);   // neither minimum reached
+  EXPECT_FALSE(decide(r, finals(300, 10, 290), false).now_firing);  // enough failures, share 3.3% too low
+  r.min_failed = 0;  // off: only min_messages
+  EXPECT_FALSE(decide(r, finals(50, 50, 0), false).now_firing);
+  // A delivery-share rule counts the same failures.
+  rate_rule d;
+  d.kind = rate_threshold::delivered_share_below;
+  d.threshold = 0.85;
+  d.min_failed = 10;
+  EXPECT_TRUE(decide(d, finals(20, 12, 8), false).now_firing);
+  EXPECT_FALSE(decide(d, finals(20, 4, 16), false).now_firing);  // 80% delivered but only 4 failed
+}
+
+TEST(rule_decision, a_failure_rule_leaves_policy_expiries_out_unless_it_opts_in) {
+  rate_rule r;
+  EXPECT_FALSE(dlrd::alert::window_of(r).include_policy_expiry);
+  r.include_policy_expiry = true;
+  EXPECT_TRUE(dlrd::alert::window_of(r).include_policy_expiry);
+}
+
 TEST(rule_decision, a_firing_group_resolves_only_past_the_hysteresis_or_when_the_window_empties) {
   rate_rule r;
   EXPECT_TRUE(decide(r, finals(1000, 45, 955), true).now_firing);   // 4.5%: inside the band

@@ -2,12 +2,23 @@
 #include "metrics_setup.hpp"
 
 #include <dlrd/metrics/process.hpp>
+#include <dlrd/status/jobs.hpp>
+#include <dlrd/store/leader.hpp>
+#include <dlrd/store/rule_rounds.hpp>
 
 namespace dlrd::app {
 
 reload_counters register_daemon_series(metrics::registry& reg) {
   reg.get_gauge("dlrd_build_info", "Always 1; the version is a label.", {{"version", DLRD_VERSION}}).set(1);
   metrics::register_process_metrics(reg);
+  // Labelled `jobs`, not `job`: Prometheus's own target label would rename a `job` label.
+  auto leader = [&reg](const char* jobs, std::int64_t lock_key) {
+    reg.add_callback("dlrd_leader", "1 while this instance holds the advisory lock that elects the leader, by jobs.",
+                     metrics::kind::gauge, [lock_key] { return static_cast<double>(store::sessions_leading(lock_key)); },
+                     {{"jobs", jobs}});
+  };
+  leader("rate_rules", store::rule_store::leader_lock_key);
+  leader("expiry_retention", status::leader_jobs::leader_lock_key);
   return reload_counters{
       reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "applied"}}),
       reg.get_counter("dlrd_config_reloads_total", "SIGHUP reloads, by result.", {{"result", "refused"}})};

@@ -23,7 +23,8 @@ struct reload_counters {
   metrics::counter& refused;
 };
 
-/// dlrd_build_info, the process_* series and the reload counters, registered first.
+/// dlrd_build_info, the process_* series, dlrd_leader{jobs} and the reload counters, registered
+/// first.
 reload_counters register_daemon_series(metrics::registry& reg);
 
 /// Spool statistics and connection counters, read when /metrics is rendered.

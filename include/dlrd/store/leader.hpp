@@ -17,6 +17,7 @@ namespace dlrd::store {
 class leader_session {
  public:
   leader_session(std::string url, std::int64_t lock_key);
+  ~leader_session();
 
   /// Connects when needed and tries the lock once; true while this session holds it.
   /// Throws on database errors, after dropping the connection.
@@ -25,15 +26,19 @@ class leader_session {
   /// The session, for store's typed functions; valid after lead() returned (either way).
   store::connection& db() { return conn_; }
   /// Drops the connection and with it the lock (after an error in the owner's work).
-  void reset() {
-    conn_.close();
-    leader_ = false;
-  }
+  void reset();
 
  private:
+  void set_leader(bool leader);
+
   store::connection conn_;
   std::int64_t lock_key_;
   bool leader_ = false;
 };
+
+/// How many sessions of this process hold the lock `lock_key` now, as far as they know (a
+/// broken connection counts until its owner resets it): 0 or 1 in the daemon, which opens one
+/// session per job; /metrics shows it as dlrd_leader. Thread-safe.
+int sessions_leading(std::int64_t lock_key);
 
 }  // namespace dlrd::store

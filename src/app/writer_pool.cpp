@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace dlrd::app {
 
 namespace {
@@ -80,6 +82,15 @@ writer_pool::writer_pool(spool::journal& journal, store::database_config db, sto
                           for (std::size_t i = 0; awaiting_ && i < writers_.size(); ++i) n += awaiting_[i];
                           return static_cast<double>(n);
                         });
+  metrics->add_callback("dlrd_spool_replays_total",
+                        "Times the writers found a new PostgreSQL primary and wrote again every record the spool "
+                        "still held (spool.retain_committed).",
+                        metrics::kind::counter, [this] { return static_cast<double>(replays_.load()); });
+  metrics->add_callback("dlrd_spool_replayed_records_total", "Records written again by those replays.",
+                        metrics::kind::counter, [this] { return static_cast<double>(replayed_records_.load()); });
+  metrics->add_callback("dlrd_spool_retained_bytes",
+                        "Bytes of spool segments whose records are all committed, kept for a replay after a failover.",
+                        metrics::kind::gauge, [this] { return static_cast<double>(journal_.snapshot().retained_bytes); });
   metrics->add_callback("dlrd_db_errors_total", "Failed PostgreSQL write attempts (each is retried).",
                         metrics::kind::counter, [this] { return static_cast<double>(counters().errors); });
   metrics->add_callback("dlrd_db_reconnects_total", "PostgreSQL connections reopened after a writer's first.",
@@ -90,6 +101,8 @@ writer_pool::~writer_pool() { stop(); }
 
 void writer_pool::start() {
   for (int i = 0; i < config_.workers; ++i) writers_.push_back(std::make_unique<store::writer>(db_, config_));
+  owed_replays_.assign(writers_.size(), {});
+  primary_ = journal_.database_identity();
   loop_beats_ = std::make_unique<std::atomic<std::int64_t>[]>(writers_.size());
   awaiting_ = std::make_unique<std::atomic<std::int64_t>[]>(writers_.size());
   for (std::size_t i = 0; i < writers_.size(); ++i) loop_beats_[i] = ticks_now();
@@ -142,20 +155,8 @@ void writer_pool::run(std::size_t index) {
     auto records = journal_.take(config_.batch_max, config_.batch_linger, std::chrono::steady_clock::now() + wait);
     if (!records.empty()) {
       flush_gate::batch b;
-      for (auto& r : records) {
-        b.seqs.push_back(r.seq);
-        if (auto rec = report::decode(r.payload)) {
-          b.records.push_back(std::move(*rec));
-        } else {
-          // The spool's checksum passed: these are acked bytes, from an incompatible build.
-          // Committing the seq without them would destroy them; they are kept raw instead.
-          ++undecodable_;
-          spdlog::error("spool record {} ({} bytes) passed its checksum but does not decode; kept raw in "
-                        "dlr_quarantine",
-                        r.seq, r.payload.size());
-          b.records.push_back(undecodable_spool_record(r));
-        }
-      }
+      for (const auto& r : records) b.seqs.push_back(r.seq);
+      b.records = decode(records);
       store::write_outcome out;
       const auto started = std::chrono::steady_clock::now();
       if (!write_until_committed(index, b.records, out)) break;  // stopping: the records stay in the spool
@@ -165,6 +166,10 @@ void writer_pool::run(std::size_t index) {
       }
       reports_committed_ += b.seqs.size();
       committed(index, gate, std::move(b), out);
+    }
+    while (!stop_ && !owed_replays_[index].empty()) {
+      auto from = std::exchange(owed_replays_[index], {});
+      replay(index, from);
     }
     if (!gate.empty() && (records.empty() || std::chrono::steady_clock::now() - gate.oldest() > flush_force_after)) {
       poll_flushed(index, gate, std::chrono::steady_clock::now() - gate.oldest() > flush_force_after);
@@ -181,7 +186,9 @@ bool writer_pool::write_until_committed(std::size_t index, const std::vector<rep
   while (!stop_) {
     try {
       out = writers_[index]->write(batch, stop_);
-      return true;
+      if (check_primary(index) != primary_check::stale) return true;
+      writers_[index]->disconnect();
+      continue;
     } catch (const std::exception& e) {
       if (stop_) break;
       spdlog::error("writer {}: {}; retrying the batch", index, e.what());
@@ -189,6 +196,71 @@ bool writer_pool::write_until_committed(std::size_t index, const std::vector<rep
     }
   }
   return false;
+}
+
+std::vector<report::ingest_record> writer_pool::decode(const std::vector<spool::record>& records) {
+  std::vector<report::ingest_record> out;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    if (auto rec = report::decode(r.payload)) {
+      out.push_back(std::move(*rec));
+      continue;
+    }
+    // The spool's checksum passed: these are acked bytes, from an incompatible build.
+    // Committing the seq without them would destroy them; they are kept raw instead.
+    ++undecodable_;
+    spdlog::error("spool record {} ({} bytes) passed its checksum but does not decode; kept raw in dlr_quarantine",
+                  r.seq, r.payload.size());
+    out.push_back(undecodable_spool_record(r));
+  }
+  return out;
+}
+
+writer_pool::primary_check writer_pool::check_primary(std::size_t index) {
+  const auto server = writers_[index]->server();
+  std::lock_guard lock(primary_mutex_);
+  if (server.identity == primary_) return primary_check::same;
+  if (primary_.empty()) {
+    primary_ = server.identity;
+    primary_since_ = server.opened_at;
+    journal_.set_database_identity(primary_);
+    return primary_check::same;
+  }
+  if (server.opened_at <= primary_since_) {
+    spdlog::warn("writer {}: committed on {}, which is no longer the primary ({} is); writing the batch again", index,
+                 server.identity, primary_);
+    return primary_check::stale;
+  }
+  owed_replays_[index] = std::exchange(primary_, server.identity);
+  primary_since_ = server.opened_at;
+  return primary_check::changed;
+}
+
+void writer_pool::replay(std::size_t index, const std::string& from) {
+  const auto to = writers_[index]->server().identity;
+  auto reader = journal_.replay();
+  if (!reader) {
+    spdlog::error("database primary changed from {} to {}; spool.retain_committed is 0, so commits the old primary "
+                  "had not passed on are lost",
+                  from, to);
+    journal_.set_database_identity(to);
+    return;
+  }
+  spdlog::warn("database primary changed from {} to {}: writing again every record the spool still holds", from, to);
+  const auto started = std::chrono::steady_clock::now();
+  std::uint64_t records = 0;
+  for (auto batch = reader->next(config_.batch_max); !batch.empty(); batch = reader->next(config_.batch_max)) {
+    store::write_outcome out;
+    if (!write_until_committed(index, decode(batch), out)) return;  // stopping: the next start replays again
+    records += batch.size();
+  }
+  // Replayed async commits are kept only once flushed; this flushes them all.
+  if (!config_.synchronous_commit) writers_[index]->flushed(true);
+  journal_.set_database_identity(to);
+  ++replays_;
+  replayed_records_ += records;
+  spdlog::warn("replay to {} done: {} record(s) written again in {} ms", to, records,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
 void writer_pool::committed(std::size_t index, flush_gate& gate, flush_gate::batch b, const store::write_outcome& out) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,9 +80,24 @@ class writer_pool {
 
  private:
   void run(std::size_t index);
-  /// Retries until the batch commits; false when stopped first (the records stay in the spool).
+  /// Retries until the batch commits on the current primary; false when stopped first (the
+  /// records stay in the spool).
   bool write_until_committed(std::size_t index, const std::vector<report::ingest_record>& batch,
                              store::write_outcome& out);
+  /// The spool's records as the writers store them (an undecodable one is kept raw).
+  std::vector<report::ingest_record> decode(const std::vector<spool::record>& records);
+
+  enum class primary_check : std::uint8_t { same, stale, changed };
+  /// After a commit on writer `index`'s connection. The first server seen becomes the
+  /// primary. A connection opened after the last change that reached another server means a
+  /// failover: `changed`, the primary is now that server and the writer owes a replay. A
+  /// connection opened before the last change that reached another server is `stale`: the
+  /// commit went to a server that is no longer the primary, so the batch is written again.
+  primary_check check_primary(std::size_t index);
+  /// Writes again every record the spool still holds (spool.retain_committed) to the new
+  /// primary: commits the old one confirmed but had not passed to its standby are lost there.
+  /// Then records the new primary in the spool, so a restart mid-way replays again.
+  void replay(std::size_t index, const std::string& from);
   /// Hands `out`'s batch to the gate (or straight to the journal with synchronous commit),
   /// then releases what the flush position it came with covers.
   void committed(std::size_t index, flush_gate& gate, flush_gate::batch b, const store::write_outcome& out);
@@ -101,6 +117,13 @@ class writer_pool {
   metrics::histogram* batch_seconds_ = nullptr;
   std::unique_ptr<std::atomic<std::int64_t>[]> loop_beats_;  // steady ticks, per writer
   std::unique_ptr<std::atomic<std::int64_t>[]> awaiting_;    // batches in each writer's flush gate
+  // The primary the records go to (see check_primary), shared by the writers.
+  std::mutex primary_mutex_;
+  std::string primary_;
+  std::chrono::steady_clock::time_point primary_since_{};
+  std::vector<std::string> owed_replays_;  // per writer: the previous primary, when a replay is owed
+  std::atomic<std::uint64_t> replays_{0};
+  std::atomic<std::uint64_t> replayed_records_{0};
   std::vector<std::unique_ptr<store::writer>> writers_;
   std::vector<std::thread> threads_;
 };

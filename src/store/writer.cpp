@@ -49,6 +49,14 @@ constexpr const char* wal_position_name = "dlrd_wal_position";
 constexpr const char* wal_position_text =
     "SELECT (pg_current_wal_insert_lsn() - '0/0')::int8, (pg_current_wal_flush_lsn() - '0/0')::int8";
 
+// Which server a new connection reached, to notice a failover: the system identifier (one per
+// cluster; a physical standby shares its primary's) and the timeline (a promoted standby, or a
+// point-in-time recovery, starts a new one; read from the current WAL file's name, which needs
+// no privilege). Not the address: "localhost" may reach one server over IPv4 or IPv6.
+constexpr const char* server_identity_query =
+    "SELECT 'system ' || system_identifier || ' timeline ' || "
+    "ltrim(substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), '0') FROM pg_control_system()";
+
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
@@ -177,6 +185,7 @@ struct writer::impl {
   std::string statement;
   std::unique_ptr<pqxx::connection> conn;
   std::uint64_t conn_id = 0;  // connections_opened when conn was opened
+  server_id server;
 
   std::atomic<bool> connected{false};
   std::atomic<std::uint64_t> attempts{0}, errors{0}, connections_opened{0};
@@ -208,8 +217,14 @@ struct writer::impl {
       c->prepare(write_statement_name, statement);
       c->prepare(parts_statement_name, parts_statement());
       if (!config.synchronous_commit) c->prepare(wal_position_name, wal_position_text);
+      {
+        pqxx::nontransaction tx(*c);
+        server.identity = tx.exec1(server_identity_query)[0].as<std::string>();
+      }
       conn = std::move(c);
       conn_id = ++connections_opened;
+      server.connection = conn_id;
+      server.opened_at = std::chrono::steady_clock::now();
     }
     return *conn;
   }
@@ -413,6 +428,10 @@ wal_position writer::flushed(bool force) {
 }
 
 bool writer::connected() const { return impl_->connected; }
+
+server_id writer::server() const { return impl_->server; }
+
+void writer::disconnect() { impl_->conn.reset(); }
 
 writer_counters writer::counters() const {
   writer_counters c;

@@ -37,6 +37,15 @@ struct write_outcome {
   std::uint64_t flushed_lsn = 0;
 };
 
+/// The server a writer's connection reached, read when it opened.
+struct server_id {
+  /// "system <identifier> timeline <n>": differs after a failover (a promoted standby has a new
+  /// timeline) or a switch to another cluster; "" before the first connection.
+  std::string identity;
+  std::uint64_t connection = 0;  ///< which of the writer's connections (1 = its first)
+  std::chrono::steady_clock::time_point opened_at{};
+};
+
 /// Plain running totals of one writer, for metrics and the watchdog.
 struct writer_counters {
   std::uint64_t attempts = 0;     ///< transaction attempts started (first tries and retries)
@@ -69,6 +78,10 @@ class writer {
 
   /// True after the last attempt reached the database.
   bool connected() const;
+  /// The server the current (or last) connection reached.
+  server_id server() const;
+  /// Closes the connection; the next write opens a new one (which reaches the current primary).
+  void disconnect();
   /// The last connection or query error, for /readyz and logs; empty when healthy.
   std::string last_error() const;
   /// Safe to call from any thread while another thread writes.

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Sends an SMS and retries it until it is delivered, on top of dlrd's status API.
 
-Log the send, long-poll for the final status, send again after undelivered or expired,
-never after rejected. Standard library only.
+Log the send (optional), long-poll for the final status, send again after undelivered or
+expired, never after rejected. Standard library only. The long-poll may start before dlrd has
+heard of the message at all: it waits for the first report like for any other.
 
     python3 retry.py --to +447700900123 --text 'Your code is 1234' \
         --send-cmd 'my-gateway-send "$TO" "$TEXT"'
@@ -37,7 +38,10 @@ def call(url, body=None, timeout=90):
 
 
 def wait_final(dlrd, message_id, wait, give_up_s):
-    """Long-polls until the message's status is final; None when it is not within give_up_s."""
+    """Long-polls until the message's status is final; None when it is not within give_up_s.
+
+    A poll that ends before any report answers {"final": false, "known": false, ...}: ask again.
+    """
     url = f"{dlrd}/v1/messages/{urllib.parse.quote(message_id, safe='')}?wait={wait}"
     deadline = time.monotonic() + give_up_s
     while time.monotonic() < deadline:
@@ -60,12 +64,15 @@ def main():
     p.add_argument("--wait", default="30s", help="one long-poll (dlrd caps it at status_api.max_wait)")
     p.add_argument("--give-up", type=float, default=900, help="seconds to wait for a final status per attempt")
     p.add_argument("--tag", default="otp", help="logged with the send; expiry rules match on it")
+    p.add_argument("--no-log-send", action="store_true",
+                   help="do not log the send with dlrd (then no expiry rule or coverage figure knows it)")
     args = p.parse_args()
 
     for attempt in range(1, args.attempts + 1):
         message_id = send_sms(args, attempt)
-        # Idempotent, never touches delivery state; expiry rules go by its tags and send time.
-        call(f"{args.dlrd}/v1/messages", {"message_id": message_id, "to_number": args.to, "tags": [args.tag]})
+        if not args.no_log_send:
+            # Idempotent, never touches delivery state; expiry rules go by its tags and send time.
+            call(f"{args.dlrd}/v1/messages", {"message_id": message_id, "to_number": args.to, "tags": [args.tag]})
         state = wait_final(args.dlrd, message_id, args.wait, args.give_up)
         if state is None:
             print(f"no final status for {message_id}", file=sys.stderr)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Sends an SMS and retries it until it is delivered, on top of dlrd's status API: log the
-# send, long-poll for the final status, send again after undelivered or expired, never after
-# rejected.
+# send (optional), long-poll for the final status, send again after undelivered or expired,
+# never after rejected. The long-poll may start before dlrd has heard of the message at all:
+# it waits for the first report like for any other.
 #
 #   SEND_CMD='my-gateway-send "$TO" "$TEXT"' TO=+447700900123 TEXT='Your code is 1234' ./retry.sh
 #
@@ -14,6 +15,8 @@
 # GIVE_UP_S  seconds to wait for a final status per attempt (default 900; with an expiry rule
 #            such as "otp after 10m", a pending message turns expired before this)
 # TAGS       tag logged with the send, matched by expiry rules (default otp)
+# LOG_SEND   0: do not log the send with dlrd (then no expiry rule or coverage figure knows
+#            it); default 1
 #
 # Exit status: 0 delivered, 1 every attempt failed, 2 rejected (not retried), 3 no final
 # status in time or an error.
@@ -23,6 +26,7 @@ MAX_ATTEMPTS=${MAX_ATTEMPTS:-3}
 WAIT=${WAIT:-30s}
 GIVE_UP_S=${GIVE_UP_S:-900}
 TAGS=${TAGS:-otp}
+LOG_SEND=${LOG_SEND:-1}
 export TO TEXT
 
 attempt=1
@@ -32,11 +36,14 @@ while [ "$attempt" -le "$MAX_ATTEMPTS" ]; do
 
   # Log the send (idempotent; never touches delivery state): dlrd then knows its tags and
   # send time, which the expiry rules go by.
-  curl -fsS -X POST "$DLRD_URL/v1/messages" -H 'Content-Type: application/json' \
-    -d "{\"message_id\":\"$id\",\"to_number\":\"$TO\",\"tags\":[\"$TAGS\"]}" >/dev/null ||
-    { echo "could not log $id with dlrd" >&2; exit 3; }
+  if [ "$LOG_SEND" != 0 ]; then
+    curl -fsS -X POST "$DLRD_URL/v1/messages" -H 'Content-Type: application/json' \
+      -d "{\"message_id\":\"$id\",\"to_number\":\"$TO\",\"tags\":[\"$TAGS\"]}" >/dev/null ||
+      { echo "could not log $id with dlrd" >&2; exit 3; }
+  fi
 
-  # Long-poll until the status is final. The answer comes as soon as the report arrives.
+  # Long-poll until the status is final. The answer comes as soon as the report arrives; a
+  # poll that ends first ("final":false, and "known":false before any report) asks again.
   started=$(date +%s)
   while :; do
     if body=$(curl -fsS "$DLRD_URL/v1/messages/$id?wait=$WAIT"); then

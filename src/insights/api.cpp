@@ -152,12 +152,26 @@ stats_answer breakdown(store::connection& db, const parameters& p) {
   return {200, to_json(query_breakdown(db, by, w))};
 }
 
+std::optional<bad_parameter> read_group(const parameters& p, breakdown_by& out) {
+  const auto* v = p.get("by");
+  if (!v) return std::nullopt;
+  for (auto by : {breakdown_by::country, breakdown_by::provider, breakdown_by::sender}) {
+    if (*v == to_string(by)) {
+      out = by;
+      return std::nullopt;
+    }
+  }
+  return bad_parameter{"by must be country, provider or sender", "by"};
+}
+
 stats_answer coverage(store::connection& db, const parameters& p) {
   window_spec w;
   std::chrono::seconds after = std::chrono::hours(24);
+  auto by = breakdown_by::country;
   if (auto bad = read_duration(p, "after", std::chrono::seconds(0), after)) return bad_request(*bad);
+  if (auto bad = read_group(p, by)) return bad_request(*bad);
   if (auto bad = read_window(p, w)) return bad_request(*bad);
-  return {200, to_json(query_coverage(db, after, w))};
+  return {200, to_json(query_coverage(db, after, w, by))};
 }
 
 stats_answer latency(store::connection& db, const parameters& p) {
@@ -182,7 +196,7 @@ const std::array<route, 8>& routes() {
       {"countries", {"since", "until"}, &breakdown<breakdown_by::country>},
       {"providers", {"since", "until"}, &breakdown<breakdown_by::provider>},
       {"senders", {"since", "until"}, &breakdown<breakdown_by::sender>},
-      {"coverage", {"after", "since", "until"}, &coverage},
+      {"coverage", {"after", "by", "since", "until"}, &coverage},
       {"latency", {"since", "until"}, &latency},
       {"errors", {"since", "until", "top"}, &errors},
       {"rules", {}, &rules},

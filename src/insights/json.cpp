@@ -72,12 +72,12 @@ nlohmann::ordered_json json_of(const breakdown_stats& s) {
 nlohmann::ordered_json json_of(const coverage_stats& s) {
   auto rows = nlohmann::ordered_json::array();
   for (const auto& r : s.rows) {
-    rows.push_back({{"country", or_null(r.country)}, {"total", r.total}, {"pending", r.pending},
+    rows.push_back({{std::string(to_string(s.by)), or_null(r.key)}, {"total", r.total}, {"pending", r.pending},
                     {"pending_share", r.pending_share}, {"all_pending", r.all_pending}});
   }
   auto out = with_window(s.range);
   out["after_seconds"] = s.after.count();
-  out["countries"] = std::move(rows);
+  out[std::string(rows_member(s.by))] = std::move(rows);
   return out;
 }
 

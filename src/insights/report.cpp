@@ -80,10 +80,10 @@ section coverage_section(const coverage_stats& s) {
   section out{"coverage",
               "DLR coverage: messages still pending " + std::to_string(s.after.count() / 3600) + " h after sending, " +
                   range_of(s.range),
-              {"country", "total", "pending", "pending_share", "all_pending"},
+              {std::string(to_string(s.by)), "total", "pending", "pending_share", "all_pending"},
               {}};
   for (const auto& r : s.rows) {
-    out.rows.push_back({name(r.country, "(unknown)"), count(r.total), count(r.pending), rate(r.pending_share),
+    out.rows.push_back({name(r.key, "(unknown)"), count(r.total), count(r.pending), rate(r.pending_share),
                         word(r.all_pending ? "yes" : "no")});
   }
   return out;

@@ -1,5 +1,6 @@
 // The /v1/messages service: requests become jobs for a few PostgreSQL workers; long-polls
-// become waiters (memory only) woken by the LISTEN thread or answered by the timer thread.
+// become waiters (memory only) woken by the LISTEN thread or answered by the timer thread,
+// whether or not dlrd has a row for their ids yet.
 #include <dlrd/status/api.hpp>
 
 #include "messages.hpp"
@@ -206,23 +207,37 @@ struct service::impl : std::enable_shared_from_this<impl> {
   // ---- workers -------------------------------------------------------------------------
 
   /// Hands the first read to each waiter of a registration batch: those it answers (all
-  /// final, or a single unknown id) go to `now`, the others to `later`.
+  /// final) go to `now`, the others (an id not final or with no row yet) to `later`.
   static void sort_out(const std::vector<waiter_ptr>& batch, const state_map& states, std::vector<waiter_ptr>& now,
                        std::vector<waiter_ptr>& later) {
     for (const auto& w : batch) {
       for (const auto& id : w->ids) {
         if (auto it = states.find(id); it != states.end()) w->set_state(id, it->second);
-        else w->unknown.push_back(id);
       }
-      if (w->batch) std::erase_if(w->ids, [&](const std::string& id) { return !w->states.contains(id); });
-      bool answer_now = w->batch ? w->all_final() : (!w->unknown.empty() || w->all_final());
-      (answer_now ? now : later).push_back(w);
+      (w->all_final() ? now : later).push_back(w);
     }
   }
 
-  /// Registers waiters in one transaction: those already final (or unknown) are answered
-  /// from a plain read; the rest are indexed in memory first, then registered in
-  /// dlr_status_waiters and read again FOR SHARE (see sql/0008 for why nothing is lost).
+  /// The ids of `batch`'s waiters not answered yet that have no row in their reads.
+  std::vector<std::string> unknown_ids(const std::vector<waiter_ptr>& batch) {
+    std::vector<std::string> ids;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& w : batch) {
+        if (w->answered) continue;
+        auto u = w->unknown();
+        ids.insert(ids.end(), u.begin(), u.end());
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+  }
+
+  /// Registers waiters in one transaction: those already final are answered from a plain
+  /// read; the rest are indexed in memory first, then registered in dlr_status_waiters and
+  /// read again FOR SHARE (see sql/0008 for why nothing is lost). Ids with no row to lock
+  /// are read once more after the registration commits (store::read_unregistered_rows).
   void register_waiters(store::connection& db, const std::vector<waiter_ptr>& batch) {
     std::vector<waiter_ptr> now, later;
     sort_out(batch, share(store::read_messages(db, unique_ids(batch), config.history_limit)), now, later);
@@ -241,7 +256,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
     timer_cv.notify_all();  // the listener may sleep on it too
     renderer r(renders);
     for (const auto& w : now) {
-      bool final = w->all_final() || (!w->batch && !w->unknown.empty());
+      bool final = w->all_final();  // not when shutting down
       ++(final ? woken : timed_out);
       w->done(r.render(*w, !final));
     }
@@ -262,6 +277,11 @@ struct service::impl : std::enable_shared_from_this<impl> {
     // Only this batch's waiters: those registered before got their own read and are woken by
     // NOTIFY; handing them this read too would cost every registration O(waiters on its ids).
     apply_to(later, states);
+    // A failure here leaves the waiters indexed but maybe missing a wake-up: the worker
+    // refuses them, like those of a failed registration.
+    if (auto unknown = unknown_ids(later); !unknown.empty()) {
+      apply_to(later, share(store::read_unregistered_rows(db, unknown, config.history_limit)));
+    }
   }
 
   void worker() {

@@ -1,8 +1,6 @@
 // The waiter index (by id and by deadline) and the rendering of waiters' answers.
 #include "waiters.hpp"
 
-#include "routes.hpp"
-
 #include <set>
 
 namespace dlrd::status {
@@ -10,6 +8,14 @@ namespace dlrd::status {
 state_map share(store::message_states states) {
   state_map out;
   for (auto& [id, m] : states) out.emplace(id, std::make_shared<const message_state>(std::move(m)));
+  return out;
+}
+
+std::vector<std::string> waiter::unknown() const {
+  std::vector<std::string> out;
+  for (const auto& id : ids) {
+    if (!states.contains(id)) out.push_back(id);
+  }
   return out;
 }
 
@@ -126,11 +132,12 @@ answer json_answer(const nlohmann::ordered_json& j) {
 answer renderer::render(const waiter& w, bool timeout) {
   if (!w.batch) {
     auto it = w.states.find(w.ids.front());
-    if (it == w.states.end()) return error_answer(404, "no message with id '" + w.ids.front() + "'");
+    if (it == w.states.end()) return unknown_answer(w.ids.front(), timeout);
     auto key = std::make_pair(it->second.get(), timeout);
     auto found = single_.find(key);
     if (found == single_.end()) {
       auto j = json_of(*it->second);
+      j["known"] = true;
       j["timed_out"] = timeout;
       found = single_.emplace(key, json_answer(j)).first;
     }
@@ -143,8 +150,21 @@ answer renderer::render(const waiter& w, bool timeout) {
     if (it != w.states.end()) messages.push_back(json_of(*it->second));
   }
   j["messages"] = std::move(messages);
-  j["unknown"] = w.unknown;
+  j["unknown"] = w.unknown();
   j["all_final"] = w.all_final();
+  j["timed_out"] = timeout;
+  return json_answer(j);
+}
+
+answer renderer::unknown_answer(const std::string& id, bool timeout) {
+  // Shaped like a pending message's answer (the first four keys are the ones scripts read),
+  // with known: false: the wait ended before any send or report for the id reached dlrd.
+  nlohmann::ordered_json j;
+  j["message_id"] = id;
+  j["status"] = nullptr;
+  j["final"] = false;
+  j["retryable"] = false;
+  j["known"] = false;
   j["timed_out"] = timeout;
   return json_answer(j);
 }

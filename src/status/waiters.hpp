@@ -50,15 +50,15 @@ state_map share(store::message_states states);
 struct waiter;
 using waiter_ptr = std::shared_ptr<waiter>;
 
-/// One long-poll: a single message (GET) or a batch (POST :wait). Where it is indexed is
-/// kept with it, so that answering it removes it in O(ids) whatever else waits.
+/// One long-poll: a single message (GET) or a batch (POST :wait), over ids dlrd may not have
+/// a row for yet (the send not logged, no report yet). Where it is indexed is kept with it,
+/// so that answering it removes it in O(ids) whatever else waits.
 struct waiter {
   std::vector<std::string> ids;      // in request order, unique
-  std::vector<std::string> unknown;  // batch: ids with no row
   bool batch = false;
   waiter_clock::time_point deadline;
   once done;
-  state_map states;                  // the latest read of each known id
+  state_map states;                  // the latest read of each id with a row
   std::size_t finals = 0;            // how many of `states` are final
   // Guarded by the registry owner's lock:
   bool answered = false;
@@ -66,7 +66,10 @@ struct waiter {
   std::optional<std::multimap<waiter_clock::time_point, waiter_ptr>::iterator> deadline_position;
 
   explicit waiter(once d) : done(std::move(d)) {}
-  bool all_final() const { return finals == states.size(); }
+  /// Every id has a row and its status is final.
+  bool all_final() const { return finals == ids.size(); }
+  /// The ids with no row in the latest reads, in request order.
+  std::vector<std::string> unknown() const;
   void set_state(const std::string& id, const state_ptr& s);
 };
 
@@ -107,9 +110,12 @@ class waiter_registry {
 class renderer {
  public:
   explicit renderer(std::atomic<std::uint64_t>& renders) : renders_(renders) {}
+  /// A single wait's answer (200) with the message's state, or with known: false when the
+  /// id has no row; a batch's with the messages found and the ids not.
   answer render(const waiter& w, bool timeout);
 
  private:
+  static answer unknown_answer(const std::string& id, bool timeout);
   const nlohmann::ordered_json& json_of(const message_state& m);
 
   std::atomic<std::uint64_t>& renders_;

@@ -98,15 +98,16 @@ breakdown_stats query_breakdown(connection& db, breakdown_by by, const window_sp
   });
 }
 
-coverage_stats query_coverage(connection& db, std::chrono::seconds after, const window_spec& w) {
+coverage_stats query_coverage(connection& db, std::chrono::seconds after, const window_spec& w, breakdown_by by) {
   return read_only(db, [&](pqxx::transaction_base& tx) {
     coverage_stats out;
+    out.by = by;
     out.after = after;
     out.range = resolve(tx, w);
     auto rows = tx.exec_params(
-        "SELECT country, total, pending, pending_share, all_pending "
-        "FROM dlr_stats_coverage($1::bigint * interval '1 second', $2::timestamptz, $3::timestamptz)",
-        static_cast<std::int64_t>(after.count()), out.range.since, out.range.until);
+        "SELECT key, total, pending, pending_share, all_pending "
+        "FROM dlr_stats_coverage($1::bigint * interval '1 second', $2::timestamptz, $3::timestamptz, $4)",
+        static_cast<std::int64_t>(after.count()), out.range.since, out.range.until, std::string(to_string(by)));
     for (const auto& r : rows) {
       out.rows.push_back(coverage_row{opt_string(r[0]), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(),
                                       r[3].as<double>(), r[4].as<bool>()});

@@ -114,6 +114,18 @@ message_states register_waiters(connection& db, const std::vector<std::string>& 
   });
 }
 
+message_states read_unregistered_rows(connection& db, const std::vector<std::string>& ids,
+                                      std::size_t history_limit) {
+  if (ids.empty()) return {};
+  return with_retry(db, retry_policy{.replay_safe = true}, [&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    // Exclusive: granted once every writer holding it shared (past its look at the
+    // registrations) has committed; the read after it takes a fresh snapshot.
+    tx.exec1("SELECT pg_advisory_xact_lock('dlr_status_waiters'::regclass::oid::bigint)");
+    return read_states(tx, ids, history_limit);
+  });
+}
+
 message_state log_send(connection& db, const send_record& s, std::size_t history_limit) {
   const auto tags = array_param(s.tags);
   const auto part_ids = array_param(s.part_ids);

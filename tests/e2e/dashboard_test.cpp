@@ -46,7 +46,8 @@ const fs::path artifact_dir = DLRD_ARTIFACT_DIR;
 //   FR        5 delivered after 3 s, 1 rejected '11'   4 delivered after 3 s               Promo
 //   GB        -                                 3 delivered after 6 s, 2 undelivered '27'   Acme
 //   VN        2 sent, never reported            2 sent, never reported                     Acme
-// and one rate rule group firing: country-delivery for GB.
+// VN's messages went through the provider quietgw, every other one through smspm; one rate
+// rule group firing: country-delivery for GB.
 constexpr const char* crafted_data = R"sql(
 CREATE FUNCTION t(d int, s float8) RETURNS timestamptz LANGUAGE sql STABLE AS $$
   SELECT (date_trunc('day', now() AT TIME ZONE 'UTC') - d * interval '1 day' + interval '12 hours'
@@ -54,7 +55,8 @@ CREATE FUNCTION t(d int, s float8) RETURNS timestamptz LANGUAGE sql STABLE AS $$
 $$;
 INSERT INTO sms_logs (message_id, to_number, country_code, from_number, provider, status, error_code,
                       sent_at, created_at, status_at, delivered_at)
-SELECT m.country || '-' || m.d || '-' || m.status || '-' || i, '+100', m.country, m.sender, 'smspm',
+SELECT m.country || '-' || m.d || '-' || m.status || '-' || i, '+100', m.country, m.sender,
+       CASE m.country WHEN 'VN' THEN 'quietgw' ELSE 'smspm' END,
        m.status, m.code, t(m.d, 0), t(m.d, 0), t(m.d, m.latency),
        CASE WHEN m.status = 'delivered' THEN t(m.d, m.latency) END
   FROM (VALUES
@@ -425,7 +427,8 @@ class dashboard_in_a_browser : public ::testing::Test {
       }
     }
     for (const char* path : {"/dashboard", "/v1/stats/daily?days=7", "/v1/stats/countries?since=7d",
-                             "/v1/stats/coverage?after=24h&since=7d", "/v1/stats/latency?since=7d",
+                             "/v1/stats/coverage?after=24h&since=7d",
+                             "/v1/stats/coverage?after=24h&by=provider&since=7d", "/v1/stats/latency?since=7d",
                              "/v1/stats/senders?since=7d", "/v1/stats/errors?top=3&since=7d", "/v1/stats/rules"}) {
       EXPECT_TRUE(page_requests.contains(origin() + path)) << path << " not requested; requests: " << joined(page_requests);
     }
@@ -499,6 +502,15 @@ class dashboard_in_a_browser : public ::testing::Test {
     const element* de = row(d, "coverage-body", "data-country", "DE");
     ASSERT_NE(de, nullptr);
     EXPECT_EQ((*de)["data-all-pending"], "false");
+    // By provider: the gateway that never reports first and marked, the one that does after it.
+    auto providers = rows_of(d, "coverage-providers-body");
+    ASSERT_EQ(providers.size(), 2u);
+    EXPECT_EQ((*providers[0])["data-provider"], "quietgw");
+    EXPECT_EQ((*providers[0])["data-all-pending"], "true");
+    EXPECT_NE(d.inner(*providers[0]).find("<span class=\"badge\">all pending</span>"), std::string::npos)
+        << d.inner(*providers[0]);
+    EXPECT_EQ((*providers[1])["data-provider"], "smspm");
+    EXPECT_EQ((*providers[1])["data-pending-share"], "0");
 
     // Daily chart: one group per day of the week; bars and points only where messages were.
     const element* chart = d.by_id("daily-chart");

@@ -91,10 +91,34 @@ TEST(stats_api, reports_posted_to_a_webhook_show_in_the_country_figures) {
   auto errors = body_of(get(d.port(), "/v1/stats/errors?since=1d"));
   ASSERT_FALSE(errors["errors"].empty()) << errors.dump();
 
+  // Coverage per provider: sends logged through a gateway that never reports lead the list,
+  // one of them given up on by dlrd's own expiry rule (still without a carrier report).
+  {
+    pqxx::work tx(conn);
+    tx.exec("SELECT dlr_log_send('quiet-' || i, '+4915112345679', NULL, NULL, now(), NULL, NULL, 'DE', "
+            "NULL::text[], 'quietgw') FROM generate_series(1, 2) AS i");
+    tx.exec("UPDATE sms_logs SET status = 'expired', raw_status = 'dlrd:expired:otp', expired_by = 'policy' "
+            "WHERE message_id = 'quiet-2'");
+    tx.commit();
+  }
+  auto by_provider = body_of(get(d.port(), "/v1/stats/coverage?after=0s&by=provider&since=1d"));
+  ASSERT_EQ(by_provider["providers"].size(), 2u) << by_provider.dump();
+  EXPECT_EQ(by_provider["providers"][0]["provider"], "quietgw");
+  EXPECT_EQ(by_provider["providers"][0]["pending"], 2) << "expired by policy: no carrier report either";
+  EXPECT_EQ(by_provider["providers"][0]["all_pending"], true);
+  EXPECT_EQ(by_provider["providers"][1]["provider"], "smspm");
+  EXPECT_EQ(by_provider["providers"][1]["total"], 5);
+  EXPECT_EQ(by_provider["providers"][1]["pending"], 0);
+  auto by_country = body_of(get(d.port(), "/v1/stats/coverage?after=0s&since=1d"));
+  EXPECT_FALSE(by_country.contains("providers")) << "per country stays the default";
+  ASSERT_NE(country(by_country["countries"], "DE"), nullptr) << by_country.dump();
+  EXPECT_EQ((*country(by_country["countries"], "DE"))["total"], 6);
+
   // Bad parameters: 400 naming the field; unknown stats: 404.
   for (auto [target, field] : {std::pair{"/v1/stats/daily?days=0", "days"}, {"/v1/stats/daily?days=x", "days"},
                                {"/v1/stats/countries?since=yesterday", "since"},
-                               {"/v1/stats/coverage?after=-1h", "after"}}) {
+                               {"/v1/stats/coverage?after=-1h", "after"},
+                               {"/v1/stats/coverage?by=planet", "by"}}) {
     auto bad = get(d.port(), target);
     EXPECT_EQ(status_of(bad), 400) << target << "\n" << bad;
     EXPECT_EQ(body_of(bad)["field"], field) << target << "\n" << bad;

@@ -78,11 +78,20 @@ COMMENT ON FUNCTION public.dlr_stats_breakdown(p_by text, p_from timestamp with 
 CREATE FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(country text, total bigint, pending bigint, pending_share double precision, all_pending boolean)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-  SELECT t.country, t.total, t.pending, t.pending::float8 / t.total, t.pending = t.total
+  SELECT * FROM dlr_stats_coverage(p_after, p_from, p_to, 'country')
+$$;
+
+COMMENT ON FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone) IS 'DLR coverage per country: dlr_stats_coverage(p_after, p_from, p_to, ''country'').';
+
+CREATE FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone, p_by text) RETURNS TABLE(key text, total bigint, pending bigint, pending_share double precision, all_pending boolean)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+  SELECT t.key, t.total, t.pending, t.pending::float8 / t.total, t.pending = t.total
     FROM (
-      SELECT s.country_code AS country,
+      SELECT CASE p_by WHEN 'provider' THEN s.provider WHEN 'sender' THEN s.from_number
+                       ELSE s.country_code::text END AS key,
              count(*) AS total,
-             count(*) FILTER (WHERE dlr_status_class(s.status) = 0) AS pending
+             count(*) FILTER (WHERE dlr_status_class(s.status) = 0 OR s.expired_by = 'policy') AS pending
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= p_from
          AND coalesce(s.sent_at, s.created_at) < least(p_to, now() - p_after)
@@ -91,7 +100,7 @@ CREATE FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp wit
    ORDER BY 4 DESC, 2 DESC, 1 NULLS LAST
 $$;
 
-COMMENT ON FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone) IS 'DLR coverage per country: of the messages sent in [p_from, p_to) at least p_after ago (old enough that a report should have come), how many are still pending-like, their share, and whether all are (a market whose gateway never reports). Worst coverage first.';
+COMMENT ON FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone, p_by text) IS 'DLR coverage per country, provider or sender (p_by): of the messages sent in [p_from, p_to) at least p_after ago (old enough that a report should have come), how many still have no carrier report (pending-like, or expired by dlrd''s own expiry rule), their share, and whether all are (a market or a gateway that never reports). Worst coverage first.';
 
 CREATE FUNCTION public.dlr_stats_daily(p_from date, p_to date) RETURNS TABLE(day date, total bigint, delivered bigint, failed bigint, pending bigint, delivery_rate double precision, failure_rate double precision)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -192,6 +201,7 @@ BEGIN
   IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN
     RETURN 0;
   END IF;
+  PERFORM pg_advisory_xact_lock_shared('dlr_status_waiters'::regclass::oid::bigint);
   IF NOT EXISTS (SELECT 1 FROM dlr_status_waiters) THEN
     RETURN 0;
   END IF;

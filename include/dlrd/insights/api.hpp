@@ -41,9 +41,10 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text);
 ///        "countries"|"providers"|"senders":[{"country"|"provider"|"sender","total",
 ///        "delivered","undelivered","rejected","expired","failed","pending","delivery_rate",
 ///        "failure_rate","reject_share","band"}, ...]}  worst failure rate first
-///   /v1/stats/coverage?after=24h&since=7d&until=T   (after: duration, default 24h)
-///       {"since","until","after_seconds","countries":[{"country","total","pending",
-///        "pending_share","all_pending"}, ...]}
+///   /v1/stats/coverage?after=24h&by=provider&since=7d&until=T   (after: duration, default
+///     24h; by: country (default), provider or sender)
+///       {"since","until","after_seconds","countries"|"providers"|"senders":[{"country"|
+///        "provider"|"sender","total","pending","pending_share","all_pending"}, ...]}
 ///   /v1/stats/latency?since=7d&until=T
 ///       {"since","until","countries":[{"country","delivered","p50_seconds","p90_seconds",
 ///        "p99_seconds"}, ...]}

@@ -74,9 +74,9 @@ struct breakdown_stats {
   std::vector<breakdown_row> rows;  ///< worst failure rate first; groups without finals last
 };
 
-/// One country of dlr_stats_coverage.
+/// One group (a country, provider or sender) of dlr_stats_coverage.
 struct coverage_row {
-  std::optional<std::string> country;
+  std::optional<std::string> key;  ///< absent: messages without a country/provider/sender
   std::int64_t total = 0;    ///< sent in the window at least `after` ago
   std::int64_t pending = 0;  ///< of those, still pending-like
   double pending_share = 0;
@@ -84,6 +84,7 @@ struct coverage_row {
 };
 
 struct coverage_stats {
+  breakdown_by by = breakdown_by::country;
   std::chrono::seconds after{0};
   window range;
   std::vector<coverage_row> rows;  ///< worst coverage first
@@ -143,8 +144,9 @@ inline constexpr std::chrono::seconds query_timeout{30};
 /// The last `days` UTC days up to today (1..max_days; std::invalid_argument otherwise).
 daily_stats query_daily(connection& db, int days);
 breakdown_stats query_breakdown(connection& db, breakdown_by by, const window_spec& w);
-/// Coverage of the messages sent in `w` at least `after` ago.
-coverage_stats query_coverage(connection& db, std::chrono::seconds after, const window_spec& w);
+/// Coverage of the messages sent in `w` at least `after` ago, per group `by`.
+coverage_stats query_coverage(connection& db, std::chrono::seconds after, const window_spec& w,
+                              breakdown_by by = breakdown_by::country);
 latency_stats query_latency(connection& db, const window_spec& w);
 /// The `top` most frequent error codes per country and failed status.
 error_code_stats query_error_codes(connection& db, const window_spec& w, int top);

@@ -54,6 +54,12 @@ message_states read_messages(connection& db, const std::vector<std::string>& ids
 message_states register_waiters(connection& db, const std::vector<std::string>& ids, std::chrono::milliseconds ttl,
                                 std::size_t history_limit);
 
+/// Reads `ids` again after their registrations (register_waiters) have committed and found
+/// no row for them: first waits for every writer that may have looked for registrations
+/// before those committed (the lock sql/functions/dlr_status_wake.sql takes), so that a row
+/// such a writer inserted is read here, and a later writer's commit notifies.
+message_states read_unregistered_rows(connection& db, const std::vector<std::string>& ids, std::size_t history_limit);
+
 /// Logs `send` through dlr_log_send (and its parts through dlr_log_parts), idempotent on
 /// message_id, and returns the message's state as committed.
 message_state log_send(connection& db, const send_record& send, std::size_t history_limit);

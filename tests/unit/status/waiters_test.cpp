@@ -127,4 +127,30 @@ TEST(waiter_registry, one_read_is_rendered_once_for_every_single_id_waiter) {
   EXPECT_NE(first.body.find("\"timed_out\":false"), std::string::npos) << first.body;
 }
 
+TEST(waiter_registry, an_id_with_no_row_yet_is_waited_for_until_its_row_is_final) {
+  waiter_registry r;
+  auto w = std::make_shared<waiter>(dlrd::status::once([](answer) {}));
+  w->ids = {"new", "old"};
+  w->batch = true;
+  w->deadline = t0 + 30s;
+  w->set_state("old", states({{"old", "delivered"}}).at("old"));
+  EXPECT_FALSE(w->all_final()) << "\"new\" has no row: not final";
+  EXPECT_EQ(w->unknown(), std::vector<std::string>{"new"});
+  r.add(w);
+  EXPECT_TRUE(r.wake(states({{"new", "enroute"}})).empty());
+  EXPECT_TRUE(w->unknown().empty());
+  EXPECT_EQ(r.wake(states({{"new", "delivered"}})).size(), 1u);
+}
+
+TEST(waiter_registry, a_single_wait_on_an_id_with_no_row_times_out_as_not_known) {
+  auto w = std::make_shared<waiter>(dlrd::status::once([](answer) {}));
+  w->ids = {"never"};
+  std::atomic<std::uint64_t> renders{0};
+  dlrd::status::renderer render(renders);
+  auto a = render.render(*w, true);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body, R"({"message_id":"never","status":null,"final":false,"retryable":false,"known":false,)"
+                    R"("timed_out":true})");
+}
+
 }  // namespace

@@ -111,14 +111,17 @@ int quarantine_replay(const daemon_config& config, const quarantine_options& opt
           in.body = payload.body;
         }
         auto result = decode::decode(*profile, in, payload.received_at);
-        if (auto* ok = std::get_if<decode::decoded>(&result)) {
+        auto* ok = std::get_if<decode::decoded>(&result);
+        // An element a profile still sets aside (batch_errors: element) keeps its payload here.
+        if (ok && ok->rejected.empty()) {
           std::printf("id %lld: %zu report(s)\n", static_cast<long long>(row.id), ok->reports.size());
           reports += ok->reports.size();
           for (auto& r : ok->reports) batch.emplace_back(std::move(r));
           ids.push_back(row.id);
           ++replayed;
         } else {
-          const auto& err = std::get<decode::profile_error>(result).error;
+          const auto err = ok ? decode::decode_error{ok->rejected.front().reason, ok->rejected.front().field}
+                              : std::get<decode::profile_error>(result).error;
           auto why = err.reason + (err.field.empty() ? "" : " [" + err.field + "]");
           std::printf("id %lld: still undecodable: %s\n", static_cast<long long>(row.id), why.c_str());
           ++reasons[why];

@@ -132,6 +132,15 @@ void parse_telnyx(config::section& s, telnyx_config& out) {
   s.read_duration("window", out.window, std::chrono::seconds(1));
 }
 
+void parse_standard_webhooks(config::section& s, standard_webhooks_config& out) {
+  read_secrets(s, "secrets", out.secrets, true);
+  for (const auto& secret : out.secrets) {
+    // The secret itself is never echoed: only its shape is wrong.
+    if (!detail::standard_webhooks_key(secret)) s.error("secrets", "a secret is not whsec_ followed by base64");
+  }
+  s.read_duration("tolerance", out.tolerance, std::chrono::seconds(1));
+}
+
 void parse_ip(config::section& s, ip_config& out) {
   auto read_ranges = [&s](std::string_view key, std::vector<std::string>& ranges) {
     s.read_list(key, ranges);
@@ -170,6 +179,7 @@ void parse(config::section& s, auth_config& out) {
   parse_child(s, "hmac", out.hmac, parse_hmac);
   parse_child(s, "twilio", out.twilio, parse_twilio);
   parse_child(s, "telnyx", out.telnyx, parse_telnyx);
+  parse_child(s, "standard_webhooks", out.standard_webhooks, parse_standard_webhooks);
   parse_child(s, "ip", out.ip, parse_ip);
 }
 

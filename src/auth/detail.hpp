@@ -21,6 +21,9 @@ namespace dlrd::auth::detail {
 std::optional<std::string> base64_decode(std::string_view text);
 /// Hexadecimal, either case, even length; std::nullopt otherwise.
 std::optional<std::string> hex_decode(std::string_view text);
+/// A Standard Webhooks secret's key bytes: "whsec_<base64>" (the prefix optional, as the
+/// spec's reference libraries take it); std::nullopt when not base64 or empty.
+std::optional<std::string> standard_webhooks_key(std::string_view secret);
 
 // --- digests and signatures (signatures.cpp) ---
 

@@ -72,5 +72,12 @@ std::optional<std::string> hex_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> standard_webhooks_key(std::string_view secret) {
+  if (secret.starts_with("whsec_")) secret.remove_prefix(6);
+  auto key = base64_decode(secret);
+  if (!key || key->empty()) return std::nullopt;
+  return key;
+}
+
 }  // namespace detail
 }  // namespace dlrd::auth

@@ -81,6 +81,7 @@ struct verifier::impl {
   bool empty = true;  // no check configured: asked on every request, so decided once
   std::vector<std::string> basic_credentials;  // "user:password", as the header carries them
   std::vector<detail::ed25519_key> telnyx_keys;
+  std::vector<std::string> standard_webhooks_keys;  // the secrets' bytes, decoded once
   std::vector<detail::ip_network> allow;
   std::vector<detail::ip_network> trusted_proxies;
 
@@ -254,6 +255,53 @@ struct verifier::impl {
     else if (state == freshness::stale) f.emplace_back("telnyx: stale timestamp");
   }
 
+  /// Standard Webhooks: any "v1,<base64>" of the space-separated list signs
+  /// "<webhook-id>.<webhook-timestamp>.<body>" with one of the keys; other versions (v1a,
+  /// asymmetric) are skipped, as the spec's libraries do.
+  void check_standard_webhooks(const standard_webhooks_config& c, const check_input& in, failures& f) const {
+    if (reads_unsigned_query(in)) {
+      f.emplace_back("standard_webhooks: query string read as report data but not signed");
+      return;
+    }
+    auto id = text::trim(header(in.req, "webhook-id"));
+    auto timestamp = text::trim(header(in.req, "webhook-timestamp"));
+    auto list = text::trim(header(in.req, "webhook-signature"));
+    if (id.empty() || timestamp.empty() || list.empty()) {
+      f.emplace_back(list.empty() ? "standard_webhooks: missing signature"
+                                  : id.empty() ? "standard_webhooks: missing webhook-id"
+                                               : "standard_webhooks: missing timestamp");
+      return;
+    }
+    std::vector<std::string> presented;
+    while (!list.empty()) {
+      auto space = list.find(' ');
+      auto item = list.substr(0, space);
+      list = space == std::string_view::npos ? std::string_view{} : list.substr(space + 1);
+      if (!item.starts_with("v1,")) continue;
+      if (auto sig = detail::base64_decode(item.substr(3)); sig && !sig->empty()) presented.push_back(std::move(*sig));
+    }
+    if (presented.empty()) {
+      f.emplace_back("standard_webhooks: malformed signature");
+      return;
+    }
+    const std::string_view body = in.req.body();
+    std::vector<std::optional<std::string>> macs;
+    for (const auto& key : standard_webhooks_keys) {
+      macs.push_back(detail::hmac("sha256", key, {id, ".", timestamp, ".", body}));
+    }
+    bool valid = false;
+    for (const auto& sig : presented) valid |= matches_any_mac(sig, macs);
+    if (any_failed(macs)) {
+      f.emplace_back("standard_webhooks: signature could not be computed");
+    } else if (!valid) {
+      f.emplace_back("standard_webhooks: wrong signature");
+    } else {
+      auto state = check_timestamp(timestamp, in.now, c.tolerance);
+      if (state == freshness::malformed) f.emplace_back("standard_webhooks: malformed timestamp");
+      else if (state == freshness::stale) f.emplace_back("standard_webhooks: stale timestamp");
+    }
+  }
+
   void check_ip(const check_input& in, failures& f) const {
     auto peer = detail::parse_address(in.peer_address);
     if (!peer) {
@@ -282,6 +330,13 @@ verifier::verifier(auth_config config) : impl_(std::make_unique<impl>()) {
       impl_->telnyx_keys.push_back(std::move(key));
     }
   }
+  if (config.standard_webhooks) {
+    for (const auto& secret : config.standard_webhooks->secrets) {
+      auto key = detail::standard_webhooks_key(secret);
+      if (!key) throw std::invalid_argument("auth: a Standard Webhooks secret is not whsec_ followed by base64");
+      impl_->standard_webhooks_keys.push_back(std::move(*key));
+    }
+  }
   if (config.ip) {
     impl_->allow = detail::parse_networks(config.ip->allow);
     impl_->trusted_proxies = detail::parse_networks(config.ip->trusted_proxies);
@@ -304,6 +359,7 @@ verdict verifier::check(const check_input& in) const {
   if (c.hmac) impl_->check_hmac(*c.hmac, in, f);
   if (c.twilio) impl_->check_twilio(*c.twilio, in, f);
   if (c.telnyx) impl_->check_telnyx(*c.telnyx, in, f);
+  if (c.standard_webhooks) impl_->check_standard_webhooks(*c.standard_webhooks, in, f);
   if (c.ip) impl_->check_ip(in, f);
   return {f.empty(), joined(f)};
 }
@@ -312,7 +368,8 @@ bool verifier::empty() const { return !impl_ || impl_->empty; }
 
 std::string_view verifier::label_of(const verdict& v) {
   if (v.ok) return {};
-  static constexpr std::string_view labels[] = {"token", "basic", "bearer", "hmac", "twilio", "telnyx", "ip"};
+  static constexpr std::string_view labels[] = {"token",  "basic",  "bearer",           "hmac",
+                                                "twilio", "telnyx", "standard_webhooks", "ip"};
   auto check = std::string_view(v.reason).substr(0, v.reason.find(':'));
   for (auto l : labels) {
     if (check == l) return l;

@@ -44,15 +44,17 @@ class batch_walker {
       if (auto e = too_many(root.size())) return e;
       for (std::size_t i = 0; i < root.size(); ++i) {
         std::string index = "[" + std::to_string(i) + "]";
-        if (!root[i].is_object()) return decode_error{"batch element " + index + " is not an object", index};
         std::vector<const json*> c{&root[i]};
-        if (auto e = one(c, index + ".")) return e;
+        auto e = root[i].is_object()
+                     ? element(c, index + ".")
+                     : set_aside(c, decode_error{"batch element " + index + " is not an object", index});
+        if (e) return e;
       }
       return std::nullopt;
     }
     if (!root.is_object()) return decode_error{"body must be a JSON object", ""};
     if (auto e = nested(steps, 0, chain, "")) return e;
-    if (out_.reports.empty() && out_.ignored.empty()) {
+    if (out_.reports.empty() && out_.ignored.empty() && out_.rejected.empty()) {
       if (p_.empty_batch_reason.empty()) return decode_error{"batch is empty", steps.front()};
       out_.ignored.push_back(p_.empty_batch_reason);
     }
@@ -86,18 +88,50 @@ class batch_walker {
       if (k + 1 < steps.size()) {
         if (!el.is_object()) e = decode_error{index + " is not an object", index};
         else e = nested(steps, k + 1, chain, index + ".");
+      } else if (!el.is_object() && !el.is_string() && !el.is_number()) {
+        e = set_aside(chain, decode_error{index + " is not an object", index});
       } else {
-        if (!el.is_object() && !el.is_string() && !el.is_number()) {
-          e = decode_error{index + " is not an object", index};
-        } else {
-          e = one(chain, index + ".");
-        }
+        e = element(chain, index + ".");
       }
       chain.pop_back();
       if (e) return e;
-      if (auto t = too_many(out_.reports.size() + out_.ignored.size())) return t;
+      if (auto t = too_many(out_.reports.size() + out_.ignored.size() + out_.rejected.size())) return t;
     }
     return std::nullopt;
+  }
+
+  /// One batch element: read, or with `batch_errors: element` set aside when it does not decode.
+  std::optional<decode_error> element(const std::vector<const json*>& chain, std::string prefix) {
+    const auto words = out_.unknown_words.size();
+    auto e = one(chain, std::move(prefix));
+    if (e && p_.quarantine_elements) out_.unknown_words.resize(words);  // a set-aside element's words are not counted
+    return e ? set_aside(chain, std::move(*e)) : std::nullopt;
+  }
+
+  /// With `batch_errors: element`, the element's error is kept with a request holding the
+  /// element alone and the walk goes on; otherwise the error ends it.
+  std::optional<decode_error> set_aside(const std::vector<const json*>& chain, decode_error e) {
+    if (!p_.quarantine_elements) return e;
+    json alone = *chain.back();
+    // Outward from the element: each enclosing object with its batch list cut to one entry.
+    for (std::size_t i = chain.size() - 1; i-- > 0;) alone = with_list(*chain[i], p_.batch[i], std::move(alone));
+    out_.rejected.push_back({p_.name, std::move(e.reason), std::move(e.field), "application/json", alone.dump(),
+                             received_at_});
+    return std::nullopt;
+  }
+
+  /// `node` with the list at `path` (a key, or dotted steps, as at_path reads it) replaced
+  /// by a list of `entry` alone; the rest of the list is not copied.
+  static json with_list(const json& node, std::string_view path, json entry) {
+    auto dot = path.find('.');
+    const bool whole = node.contains(path) || dot == std::string_view::npos;
+    const std::string key(whole ? path : path.substr(0, dot));
+    json out = json::object();
+    for (const auto& [k, v] : node.items()) {
+      if (k != key) out[k] = v;
+    }
+    out[key] = whole ? json::array({std::move(entry)}) : with_list(node[key], path.substr(dot + 1), std::move(entry));
+    return out;
   }
 
   /// `chain`: the enclosing objects, outermost first.

@@ -144,6 +144,31 @@ void read_message_id_template(config::section& s, profile& out) {
   }
 }
 
+/// `id_match`: how a report's id is rewritten into the id the send logged.
+void read_id_match(config::section& s, profile& out) {
+  static constexpr std::pair<std::string_view, id_match> names[] = {
+      {"exact", id_match::exact},
+      {"lower", id_match::lower},
+      {"upper", id_match::upper},
+      {"unpadded", id_match::unpadded},
+      {"decimal_to_hex", id_match::decimal_to_hex},
+      {"decimal_to_hex_upper", id_match::decimal_to_hex_upper},
+      {"hex_to_decimal", id_match::hex_to_decimal},
+  };
+  if (!s.has("id_match")) return;
+  std::string name;
+  s.read("id_match", name);
+  std::string known;
+  for (const auto& [n, v] : names) {
+    if (n == name) {
+      out.id_rule = v;
+      return;
+    }
+    known += (known.empty() ? "" : ", ") + std::string(n);
+  }
+  s.error("id_match", "'" + name + "' is not one of " + known);
+}
+
 /// `status_kind`, `statuses`, `error_statuses`, `status_error_codes`: an extending
 /// profile's own words come before (and so override) the base's.
 void read_status_tables(config::section& s, profile& out) {
@@ -207,8 +232,14 @@ void parse_profile(config::section& s, profile& out) {
   read_encodings(s, out);
   if (auto spec = s.read_optional("batch")) out.batch = batch_steps(*spec);
   s.read("max_batch", out.max_batch, 1, 100'000);
+  if (s.has("batch_errors")) {
+    std::string mode;
+    s.read_choice("batch_errors", mode, {"whole", "element"});
+    out.quarantine_elements = mode == "element";
+  }
   read_fields(s, out);
   read_message_id_template(s, out);
+  read_id_match(s, out);
   s.read("recipient_required", out.recipient_required);
   s.read_list("no_error_codes", out.no_error_codes);
   read_status_tables(s, out);

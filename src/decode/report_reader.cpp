@@ -178,7 +178,9 @@ class report_reader {
       return fail(name, name + " is longer than " + std::to_string(max_message_id_bytes) + " bytes");
     }
     if (has_control(*id) || !valid_utf8(*id)) return fail(name, name + " contains control characters");
-    r.message_id = std::move(*id);
+    auto matched = match_id(p_.id_rule, *id);
+    if (!matched) return fail(name, name + " " + quote(*id) + " is not a number of the base id_match converts from");
+    r.message_id = std::move(*matched);
     return true;
   }
 

@@ -104,3 +104,53 @@ std::optional<std::string> rule_text(const json& v) {
 }
 
 }  // namespace dlrd::decode::detail
+
+namespace dlrd::decode {
+
+namespace {
+
+std::optional<std::uint64_t> number_of(std::string_view digits, int base) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n, base);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return n;
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string> match_id(id_match how, std::string_view id) {
+  std::string out(id);
+  switch (how) {
+    case id_match::exact: return out;
+    case id_match::lower: return text::lower(id);
+    case id_match::upper: return upper(std::move(out));
+    case id_match::unpadded: {
+      auto first = id.find_first_not_of('0');
+      return first == std::string_view::npos ? std::string("0") : std::string(id.substr(first));
+    }
+    case id_match::decimal_to_hex:
+    case id_match::decimal_to_hex_upper: {
+      auto n = number_of(id, 10);
+      if (!n) return std::nullopt;
+      char buf[24];
+      auto end = std::to_chars(buf, buf + sizeof buf, *n, 16).ptr;
+      out.assign(buf, end);
+      return how == id_match::decimal_to_hex ? out : upper(std::move(out));
+    }
+    case id_match::hex_to_decimal: {
+      auto n = number_of(id, 16);
+      if (!n) return std::nullopt;
+      return std::to_string(*n);
+    }
+  }
+  return out;
+}
+
+}  // namespace dlrd::decode

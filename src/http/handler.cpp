@@ -179,10 +179,13 @@ outcome handler::accept(const request& req, const decode::profile& profile, deco
     for (const auto& why : ok.ignored) config_.on_ignored_event(profile.name, why);
   }
   // Only events the profile ignores (an inbound SMS, a summary): nothing to make durable.
-  if (ok.reports.empty()) return success_of(profile, req.version());
+  if (ok.reports.empty() && ok.rejected.empty()) return success_of(profile, req.version());
   spool_action action;
-  action.records.reserve(ok.reports.size());
+  action.records.reserve(ok.reports.size() + ok.rejected.size());
   for (auto& r : ok.reports) action.records.emplace_back(std::move(r));
+  // Batch elements the profile sets aside (batch_errors: element): each quarantined alone,
+  // durable with the rest, under the one success answer.
+  for (auto& q : ok.rejected) action.records.emplace_back(std::move(q));
   action.on_durable = success_of(profile, req.version());
   return action;
 }

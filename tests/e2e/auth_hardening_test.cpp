@@ -1,6 +1,7 @@
 // Signed endpoints through the real binary: what the decoder reads the signature must cover
 // (a Twilio GET signature replayed on a POST body without Content-Type, an HMAC endpoint
-// called by GET with the report in the query), and quarantined GETs keep no URL secrets.
+// called by GET with the report in the query), Standard Webhooks signatures (accepted, or
+// refused like any other auth failure), and quarantined GETs keep no URL secrets.
 #include "harness.hpp"
 
 #include "support/pg_fixture.hpp"
@@ -30,6 +31,10 @@ constexpr std::string_view endpoints_yaml = R"(webhooks:
     path: /hmac/smspm
     auth:
       hmac: { header: X-Signature, algorithm: sha256, encoding: hex, prefix: "sha256=", secrets: ["hmac-key"] }
+  - profile: smspm
+    path: /standard/smspm
+    auth:
+      standard_webhooks: { secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], tolerance: 5m }
   - profile: kannel
     path: /query-token/kannel
     auth:
@@ -75,14 +80,38 @@ std::string hmac_sha256_hex(std::string_view text) {
   return out;
 }
 
-/// A request on its own connection; `headers` are whole lines without CRLF.
-int send(int port, std::string_view method, std::string_view target, std::string_view body,
-         const std::vector<std::string>& headers) {
+/// base64(HMAC-SHA256(the spec vector's key bytes, "<id>.<timestamp>.<body>")): a Standard
+/// Webhooks v1 signature, computed here with OpenSSL.
+std::string standard_webhooks_signature(std::string_view id, std::int64_t timestamp, std::string_view body) {
+  static const unsigned char key[] = {0x31, 0xf2, 0x90, 0xf6, 0xbf, 0x06, 0x29, 0x8a, 0xab, 0x4f, 0x08, 0xd4,
+                                      0x3c, 0x3f, 0x08, 0x2c, 0xf6, 0x48, 0xa3, 0x62, 0xda, 0x2d, 0xa4, 0xb0};
+  const std::string text = std::string(id) + "." + std::to_string(timestamp) + "." + std::string(body);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  HMAC(EVP_sha256(), key, sizeof key, reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  return base64(mac, len);
+}
+
+/// A request on its own connection; `headers` are whole lines without CRLF. The raw answer.
+std::string exchange(int port, std::string_view method, std::string_view target, std::string_view body,
+                     const std::vector<std::string>& headers) {
   std::string bytes = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& h : headers) bytes += h + "\r\n";
   if (method != "GET" || !body.empty()) bytes += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   bytes += "\r\n" + std::string(body);
-  return status_of(raw_exchange(port, bytes, 10s));
+  return raw_exchange(port, bytes, 10s);
+}
+
+int send(int port, std::string_view method, std::string_view target, std::string_view body,
+         const std::vector<std::string>& headers) {
+  return status_of(exchange(port, method, target, body, headers));
+}
+
+/// An answer's status line and body, without the headers that vary (Date).
+std::string shape_of(const std::string& raw) {
+  auto line_end = raw.find("\r\n");
+  auto body = raw.find("\r\n\r\n");
+  return raw.substr(0, line_end) + "|" + (body == std::string::npos ? std::string() : raw.substr(body + 4));
 }
 
 long long count(const std::string& url, const std::string& sql) { return test::query(url, sql)[0][0].as<long long>(); }
@@ -136,6 +165,35 @@ TEST_F(auth_hardening_e2e, an_hmac_endpoint_refuses_a_report_in_the_query_string
   ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'hmac-ok-1'", 1), 1) << d_->log();
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 1);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events"), 1);
+}
+
+TEST_F(auth_hardening_e2e, a_standard_webhooks_signature_is_checked_and_a_refusal_looks_like_any_other) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto headers = [](std::string_view id, std::int64_t ts, const std::string& signature) {
+    return std::vector<std::string>{"Content-Type: application/json", "webhook-id: " + std::string(id),
+                                    "webhook-timestamp: " + std::to_string(ts), "webhook-signature: " + signature};
+  };
+  const auto good = "v1," + standard_webhooks_signature("msg_sw1", now, signed_json);
+  // A rotated-out key's signature first: any entry of the list may match.
+  const auto listed = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= " + good;
+  EXPECT_EQ(send(d_->port(), "POST", "/standard/smspm", signed_json, headers("msg_sw1", now, listed)), 200) << d_->log();
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'hmac-ok-1'", 1), 1) << d_->log();
+
+  // A wrong signature is refused exactly as a wrong HMAC is: same status, same body.
+  const std::string other_json =
+      R"({"messageId":"sw-forged-1","status":"DELIVRD","to":"+4915112345678","timestamp":"2026-03-01T10:00:00Z"})";
+  auto refused = exchange(d_->port(), "POST", "/standard/smspm", other_json, headers("msg_sw2", now, good));
+  auto hmac_refused = exchange(d_->port(), "POST", "/hmac/smspm", other_json,
+                               {"Content-Type: application/json", "X-Signature: sha256=" + hmac_sha256_hex(signed_json)});
+  EXPECT_EQ(status_of(refused), 401) << refused;
+  EXPECT_EQ(shape_of(refused), shape_of(hmac_refused));
+  // A stale timestamp, correctly signed with the right key, is a replay.
+  const auto stale = now - 600;
+  EXPECT_EQ(send(d_->port(), "POST", "/standard/smspm", other_json,
+                 headers("msg_sw3", stale, "v1," + standard_webhooks_signature("msg_sw3", stale, other_json))),
+            401);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'sw-forged-1'"), 0);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_quarantine"), 0);
 }
 
 TEST_F(auth_hardening_e2e, a_quarantined_get_keeps_no_token_from_its_url) {

@@ -188,21 +188,49 @@ TEST_F(profiles_e2e, a_batch_with_one_bad_report_is_quarantined_whole) {
   d.start();
   ASSERT_TRUE(d.wait_ready()) << d.log();
   client c(d.port());
-  constexpr std::string_view batch = R"({"results":[
-      {"messageId":"atomic-1","to":"41793026727","status":{"groupName":"DELIVERED"}},
-      {"to":"41793026728","status":{"groupName":"DELIVERED"}}]})";
-  auto r = c.post("/webhooks/infobip", batch);
+  // SMSPM's JSON array is one atomic batch (batch_errors: whole).
+  constexpr std::string_view batch = R"([
+      {"messageId":"atomic-1","to":"41793026727","status":"DELIVRD"},
+      {"to":"41793026728","status":"DELIVRD"}])";
+  auto r = c.post("/webhooks/smspm", batch);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"ok":true,"quarantined":true})");
   ASSERT_EQ(wait_count(db_.url(),
-                       "SELECT count(*) FROM dlr_quarantine WHERE provider = 'infobip' AND field = "
-                       "'results[1].messageId' AND reason = 'messageId is missing' AND "
+                       "SELECT count(*) FROM dlr_quarantine WHERE provider = 'smspm' AND field = "
+                       "'[1].messageId' AND reason = 'messageId is missing' AND "
                        "convert_from(body, 'UTF8') = " + quoted(std::string(batch)),
                        1),
             1);
   // The quarantine row and any report of the same request are one spool record: none came.
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 0);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events"), 0);
+}
+
+TEST_F(profiles_e2e, one_bad_infobip_element_is_quarantined_alone_and_the_others_are_stored) {
+  daemon d(dir_.path(), db_.url());
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  constexpr std::string_view batch = R"({"results":[
+      {"messageId":"each-1","to":"41793026727","status":{"groupName":"DELIVERED"}},
+      {"to":"41793026728","status":{"groupName":"DELIVERED"}},
+      {"messageId":"each-3","to":"41793026729","status":{"groupName":"UNDELIVERABLE"},"error":{"id":27,"permanent":false}}]})";
+  auto r = c.post("/webhooks/infobip", batch);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"ok":true})");  // Infobip's success: the batch is taken
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM sms_logs", 2), 2) << d.log();
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'each-1' AND status = 'delivered'"), 1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = 'each-3' AND status = 'undelivered'"), 1);
+  // The bad element alone, as a request a replay decodes again.
+  EXPECT_EQ(count(db_.url(),
+                  "SELECT count(*) FROM dlr_quarantine WHERE provider = 'infobip' AND field = 'results[1].messageId' "
+                  "AND reason = 'messageId is missing' AND content_type = 'application/json' AND "
+                  "convert_from(body, 'UTF8') = "
+                  R"('{"results":[{"status":{"groupName":"DELIVERED"},"to":"41793026728"}]}')"),
+            1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_quarantine"), 1);
+  auto metrics = c.get("/metrics").body;
+  EXPECT_NE(metrics.find("dlrd_quarantined_total 1\n"), std::string::npos) << metrics;
 }
 
 TEST_F(profiles_e2e, events_that_are_not_delivery_reports_are_answered_counted_and_never_stored) {
@@ -287,11 +315,17 @@ constexpr std::string_view acmetel_yaml = R"(profiles:
     timestamp_formats: ["%Y-%m-%d %H:%M:%S"]
     timezone: "+02:00"
     success: { status: 202, content_type: text/plain, body: "thanks" }
+  # An SMSC that answers submit_sm with a hex id and writes its receipts' ids in decimal.
+  smsc_hex:
+    extends: smpp
+    id_match: decimal_to_hex_upper
 webhooks:
   - profile: acmetel
     path: /dlr/acmetel
   - profile: twilio
   - profile: telnyx
+  - profile: smsc_hex
+    path: /dlr/smsc
 )";
 
 class operator_profile_e2e : public profiles_e2e {
@@ -331,6 +365,23 @@ TEST_F(operator_profile_e2e, a_generic_profile_from_the_config_works_end_to_end)
             1);
   // Only the configured endpoints exist.
   EXPECT_EQ(c.post("/webhooks/smspm", R"({"messageId":"x","status":"delivered"})").status, 404);
+}
+
+TEST_F(operator_profile_e2e, a_decimal_receipt_id_converges_on_the_send_logged_with_the_hex_submit_id) {
+  // The send as logged from submit_sm_resp; the SMSC's receipt names it 0870928761.
+  test::query(db_.url(), "SELECT dlr_log_send('33E95179', '+4915112345678')");
+  client c(d_->port());
+  auto r = c.post("/dlr/smsc",
+                  "id:0870928761 sub:001 dlvrd:001 submit date:2603011000 done date:2603011002 stat:DELIVRD err:000 "
+                  "text:hello",
+                  "text/plain");
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(wait_count(db_.url(), "SELECT count(*) FROM dlr_events", 1), 1) << d_->log();
+  EXPECT_EQ(count(db_.url(),
+                  "SELECT count(*) FROM sms_logs WHERE message_id = '33E95179' AND status = 'delivered' AND "
+                  "to_number = '+4915112345678' AND delivered_at = '2026-03-01T10:02:00Z'"),
+            1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 1);
 }
 
 TEST_F(operator_profile_e2e, an_unknown_status_word_is_stored_pending_and_counted) {

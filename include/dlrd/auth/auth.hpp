@@ -1,6 +1,7 @@
 // Who may call an endpoint: per-endpoint checks (shared secret in path or query, HTTP
-// Basic, bearer, HMAC over the body, Twilio and Telnyx signatures, IP allowlist). Every
-// configured check must pass. Each check accepts several secrets at once, for rotation.
+// Basic, bearer, HMAC over the body, Twilio, Telnyx and Standard Webhooks signatures, IP
+// allowlist). Every configured check must pass. Each check accepts several secrets at once,
+// for rotation.
 #pragma once
 
 #include <dlrd/config/yaml.hpp>
@@ -65,6 +66,16 @@ struct telnyx_config {
   bool operator==(const telnyx_config&) const = default;
 };
 
+/// Standard Webhooks (the standard-webhooks spec, symmetric scheme): `webhook-signature` is
+/// a space-separated list of "v1,<base64 HMAC-SHA256>" (any one matching passes) over
+/// "<webhook-id>.<webhook-timestamp>.<body>", keyed with the secret's bytes.
+struct standard_webhooks_config {
+  std::vector<std::string> secrets;  ///< as the sender shows them: "whsec_<base64>" (the prefix optional)
+  /// How far `webhook-timestamp` (unix seconds) may be from now, either way.
+  std::chrono::milliseconds tolerance{std::chrono::minutes(5)};
+  bool operator==(const standard_webhooks_config&) const = default;
+};
+
 /// Source addresses allowed (CIDRs, IPv4 and IPv6). With trusted proxies, the client is the
 /// right-most X-Forwarded-For address not itself a trusted proxy.
 struct ip_config {
@@ -80,16 +91,18 @@ struct auth_config {
   std::optional<hmac_config> hmac;
   std::optional<twilio_config> twilio;
   std::optional<telnyx_config> telnyx;
+  std::optional<standard_webhooks_config> standard_webhooks;
   std::optional<ip_config> ip;
   bool operator==(const auth_config&) const = default;
   bool empty() const { return *this == auth_config{}; }
 };
 
 /// Reads an `auth:` mapping (keys: token, basic, bearer, bearer_files, hmac, twilio, telnyx,
-/// ip); the caller calls finish() on `s`, this finishes the nested mappings. Every list of
-/// secrets `K` is read from `K` (items ${ENV} expanded) and `K_files` (one secret per file);
-/// Basic passwords from `password` or `password_file`. Missing secrets, unknown algorithms
-/// or encodings, bad CIDRs, bad Telnyx keys and a Twilio base URL with a path are errors on `s`.
+/// standard_webhooks, ip); the caller calls finish() on `s`, this finishes the nested
+/// mappings. Every list of secrets `K` is read from `K` (items ${ENV} expanded) and `K_files`
+/// (one secret per file); Basic passwords from `password` or `password_file`. Missing
+/// secrets, unknown algorithms or encodings, bad CIDRs, bad Telnyx keys, a Standard Webhooks
+/// secret that is not base64 and a Twilio base URL with a path are errors on `s`.
 void parse(config::section& s, auth_config& out);
 
 struct check_input {
@@ -98,10 +111,10 @@ struct check_input {
   std::string_view peer_address;  ///< the TCP peer, textual IP
   report::time_point now;
   /// What the decoder will read of `req` as report data (decode::reading_of). A signature
-  /// check refuses a request whose read parts its scheme does not sign: hmac and telnyx sign
-  /// the body only, so a query string read as report data (beyond the endpoint's own token
-  /// parameter) is refused; twilio signs the URL and the form parameters, so a body read as
-  /// JSON is refused unless the URL carries its bodySHA256. The default, for callers that
+  /// check refuses a request whose read parts its scheme does not sign: hmac, telnyx and
+  /// standard_webhooks sign the body only, so a query string read as report data (beyond the
+  /// endpoint's own token parameter) is refused; twilio signs the URL and the form
+  /// parameters, so a body read as JSON is refused unless the URL carries its bodySHA256. The default, for callers that
   /// do not decode, reads a raw body and the query string: every signature must cover both.
   decode::reading reads{decode::reading::body_as::json, true, false};
 };
@@ -126,8 +139,8 @@ class verifier {
   verdict check(const check_input& in) const;
   bool empty() const;
   /// The short label of the failure reason for metrics (bounded set): "token", "basic",
-  /// "bearer", "hmac", "twilio", "telnyx", "ip" (the first failed check), "other" for a
-  /// reason that names none of them, "" when `v.ok`.
+  /// "bearer", "hmac", "twilio", "telnyx", "standard_webhooks", "ip" (the first failed
+  /// check), "other" for a reason that names none of them, "" when `v.ok`.
   static std::string_view label_of(const verdict& v);
 
  private:

@@ -45,6 +45,24 @@ struct time_zone {
 /// /usr/share/zoneinfo); std::nullopt with `why` when there is no such usable zone.
 std::optional<time_zone> load_time_zone(std::string_view name, std::string& why);
 
+/// How a report's message id is rewritten into the id the send logged (`id_match:`), for
+/// gateways whose receipts spell an id differently from the submit answer (SMPP SMSCs answer
+/// submit_sm in hex and write the receipt's id in decimal, zero-padded; some echo an id in
+/// the other case). Applied to the id as read (or composed), before it is written.
+enum class id_match : std::uint8_t {
+  exact,                 ///< as received (the default)
+  lower,                 ///< the send logged lower case: letters lower-cased
+  upper,                 ///< the send logged upper case: letters upper-cased
+  unpadded,              ///< leading zeros dropped ("0000029095" → "29095"; "000" → "0")
+  decimal_to_hex,        ///< a decimal id as lower-case hexadecimal, no leading zeros
+  decimal_to_hex_upper,  ///< the same with upper-case digits ("0870928761" → "33E95179")
+  hex_to_decimal,        ///< a hexadecimal id (either case, zero-padded) as decimal
+};
+
+/// `id` as `how` rewrites it; std::nullopt when a conversion's input is not a number of its
+/// base or does not fit 64 bits.
+std::optional<std::string> match_id(id_match how, std::string_view id);
+
 /// One event filter: the callback's `field` has one of `values` (any case; "x*" a prefix).
 struct event_rule {
   std::string field;
@@ -61,6 +79,9 @@ struct profile {
   /// root array.
   std::vector<std::string> batch;  ///< the spec split into its steps at load: {"statuses", "recipients"}
   std::size_t max_batch = 1000;
+  /// `batch_errors: element`: a batch element that does not decode is quarantined alone (see
+  /// decoded::rejected) and the others are read; `whole` (the default): the request is.
+  bool quarantine_elements = false;
 
   field_paths message_id, status, recipient, timestamp, error_code, sender, parts, cost, receipt;
   /// A boolean saying whether a failure is permanent (Infobip's error.permanent): on a failed
@@ -72,6 +93,7 @@ struct profile {
   /// Composes message_id from other values: "{batch_id}:{$recipient}" ({$recipient} is the
   /// normalised recipient, any other name a field path). Empty: the message_id field.
   std::string message_id_template;
+  id_match id_rule = id_match::exact;
   bool recipient_required = false;
   /// Error codes that mean "no error" for this gateway ("0", "000"): not stored.
   std::vector<std::string> no_error_codes;
@@ -131,11 +153,16 @@ reading reading_of(const profile& p, const callback_input& in);
 
 /// A decoded request: its reports, the status words the profile did not know (kept raw,
 /// read as pending), and the reason of each event the profile ignores (not a delivery
-/// report: answered as a success, counted, never stored). At least one report or ignored event.
+/// report: answered as a success, counted, never stored). At least one report, ignored event or
+/// rejected element.
 struct decoded {
   std::vector<report::delivery_report> reports;
   std::vector<std::string> unknown_words;
   std::vector<std::string> ignored;
+  /// With `batch_errors: element`, each element that did not decode, to quarantine alone: its
+  /// error, and as its body the JSON of a request holding it alone (its enclosing objects,
+  /// each batch list cut to it), which is what a replay decodes again.
+  std::vector<report::quarantined_payload> rejected;
 };
 
 /// Why a request was not decoded: `unsupported` when its encoding is not one the profile

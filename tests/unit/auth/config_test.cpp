@@ -140,6 +140,21 @@ TEST(auth_config, a_telnyx_key_must_be_32_bytes_of_base64) {
   EXPECT_NE(e.find("'not base64!' is not the base64"), std::string::npos) << e;
 }
 
+TEST(auth_config, standard_webhooks_reads_whsec_secrets_and_a_tolerance) {
+  auto cfg = load("auth:\n  standard_webhooks:\n    secrets: [\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]\n    tolerance: 2m\n");
+  ASSERT_TRUE(cfg.standard_webhooks);
+  EXPECT_EQ(cfg.standard_webhooks->secrets, std::vector<std::string>{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
+  EXPECT_EQ(cfg.standard_webhooks->tolerance, std::chrono::minutes(2));
+  EXPECT_EQ(load("auth:\n  standard_webhooks: { secrets: [MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw] }\n").standard_webhooks->tolerance,
+            std::chrono::minutes(5));
+  // A secret that is not base64 is named by its key, never echoed.
+  auto e = errors_of("auth:\n  standard_webhooks: { secrets: [\"whsec_not base64!\"] }\n");
+  EXPECT_NE(e.find("auth.standard_webhooks.secrets: a secret is not whsec_ followed by base64"), std::string::npos) << e;
+  EXPECT_EQ(e.find("not base64!"), std::string::npos) << e;
+  EXPECT_NE(errors_of("auth:\n  standard_webhooks: {}\n").find("auth.standard_webhooks.secrets: needs at least one secret"),
+            std::string::npos);
+}
+
 TEST(auth_config, empty_secret_lists_and_empty_secrets_are_errors) {
   EXPECT_NE(errors_of("auth:\n  token: { values: [] }\n").find("auth.token.values: needs at least one secret"), std::string::npos);
   EXPECT_NE(errors_of("auth:\n  token: { query_param: t }\n").find("auth.token.values: needs at least one secret"),

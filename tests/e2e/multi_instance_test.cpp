@@ -233,9 +233,10 @@ class multi_instance : public ::testing::Test {
     haproxy_binary_ = run_command("command -v haproxy", code);
     while (!haproxy_binary_.empty() && haproxy_binary_.back() == '\n') haproxy_binary_.pop_back();
     if (code != 0 || haproxy_binary_.empty()) GTEST_SKIP() << "haproxy is not installed (scripts/install-deps.sh --test)";
+    db_ = std::make_unique<test::pg_database>();
     std::vector<int> ports;
     for (int i = 0; i < instances; ++i) {
-      daemons_[i] = std::make_unique<daemon>(dirs_[i].path(), db_.url(), leader_jobs_yaml, behind_proxy);
+      daemons_[i] = std::make_unique<daemon>(dirs_[i].path(), db_->url(), leader_jobs_yaml, behind_proxy);
       daemons_[i]->start();
     }
     for (auto& d : daemons_) {
@@ -284,7 +285,7 @@ class multi_instance : public ::testing::Test {
     return out + "--- haproxy\n" + read_file(proxy_dir_.path() + "/haproxy.log");
   }
 
-  test::pg_database db_;
+  std::unique_ptr<test::pg_database> db_;  // after the check for haproxy: a skip costs nothing
   temp_dir dirs_[instances];
   temp_dir proxy_dir_;
   std::string haproxy_binary_;
@@ -346,7 +347,7 @@ TEST_F(multi_instance, the_leader_killed_under_load_hands_over_its_jobs_and_drai
   }
   // The survivors committed theirs: what is missing now lives only on the dead instance's disk.
   const auto& victim_ids = load.acked_by[victim_name];
-  const long long lost_with_disk = missing_from_sms_logs(db_.url(), victim_ids);
+  const long long lost_with_disk = missing_from_sms_logs(db_->url(), victim_ids);
   const long long on_disk = unsent_on_disk(dirs_[rules_leader].path() + "/spool");
   EXPECT_GE(on_disk, lost_with_disk) << "the spool holds every acked record not yet committed";
   EXPECT_LE(lost_with_disk, static_cast<long long>(backlog) + load.acked_after_mark[victim_name])
@@ -358,7 +359,7 @@ TEST_F(multi_instance, the_leader_killed_under_load_hands_over_its_jobs_and_drai
   ASSERT_TRUE(wait_drained(rules_leader)) << victim.log();
   const double drain_time = seconds_since(restarted_at);
   auto ids = all_ids(load);
-  EXPECT_EQ(missing_from_sms_logs(db_.url(), ids), 0) << logs();
+  EXPECT_EQ(missing_from_sms_logs(db_->url(), ids), 0) << logs();
   EXPECT_EQ(leaders("rate_rules"), std::vector<int>{new_rules_leader}) << "leadership is sticky";
   ASSERT_TRUE(proxy_->wait_serving({victim_name})) << "HAProxy sends to the instance again\n" << logs();
 

@@ -176,6 +176,9 @@ TEST(flying_blind, a_market_without_reports_fires_the_coverage_rule_once_across_
   EXPECT_EQ(fired[0]["threshold_kind"], "pending_share_above");
   EXPECT_EQ(fired[0]["pending"], 120);
   EXPECT_EQ(fired[0]["total"], 120);
+  // Both instances show it in /metrics, the follower as the leader stored it.
+  EXPECT_EQ(firing_gauge(a.port(), "country-coverage", 1), 1);
+  EXPECT_EQ(firing_gauge(b.port(), "country-coverage", 1), 1);
 
   // Reports arrive for VN, through the other instance: resolved, once.
   client other(b.port());
@@ -185,7 +188,9 @@ TEST(flying_blind, a_market_without_reports_fires_the_coverage_rule_once_across_
   ASSERT_EQ(both.size(), 2u) << a.log() << b.log();
   EXPECT_EQ(both[1]["type"], "rate_rule_resolved");
   EXPECT_EQ(both[1]["group_key"], "VN");
-  std::this_thread::sleep_for(2500ms);  // two more rounds of each instance
+  EXPECT_EQ(firing_gauge(a.port(), "country-coverage", 0), 0);
+  EXPECT_EQ(firing_gauge(b.port(), "country-coverage", 0), 0);
+  std::this_thread::sleep_for(2000ms);  // two more rounds of each instance
   EXPECT_EQ(rule_notices(hook).size(), 2u);
   // The leader ran the rule: one notice of each in the shared outbox, never GB's.
   EXPECT_EQ(test::query(db.url(), "SELECT string_agg(kind || ' ' || country, ', ' ORDER BY id) FROM dlr_alert_outbox")

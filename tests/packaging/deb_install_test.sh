@@ -1,0 +1,99 @@
+#!/bin/sh
+# The Debian package installed into a fresh Debian 12 root, as an admin's dpkg would: dpkg -i
+# in a chroot (Depends must be met by what is there; the maintainer scripts run), the dlrd
+# user, state directory and file modes the postinst promises, the unit's ExecStartPre and
+# ExecStart run as its User with its EnvironmentFile until /healthz answers 200, SIGTERM
+# stops it cleanly, a reinstall (the upgrade path) keeps an edited conffile, and a purge
+# removes the config but keeps the spool (it may hold acked reports).
+# Opt-in: the root comes from DLRD_TEST_DEBIAN_ROOT (made once by debian_root.sh, minutes of
+# debootstrap); without it, or without root privileges, the test skips (77). The root is
+# copied first and never changed.
+# Usage: deb_install_test.sh BUILD_DIR
+set -eu
+build=$(cd "$1" && pwd)
+fresh=${DLRD_TEST_DEBIAN_ROOT:-}
+if [ -z "$fresh" ]; then
+  echo "skipped: DLRD_TEST_DEBIAN_ROOT is not set (make a root with tests/packaging/debian_root.sh)"
+  exit 77
+fi
+[ -x "$fresh/usr/bin/dpkg" ] || { echo "FAIL: $fresh is not a Debian root"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "skipped: chroot needs root"; exit 77; }
+for tool in cpack curl; do
+  command -v "$tool" >/dev/null || { echo "skipped: $tool not installed"; exit 77; }
+done
+tmp=$(mktemp -d)
+server=
+trap '[ -z "$server" ] || kill -9 "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+ok() { echo "ok: $*"; }
+
+(cd "$build" && cpack -G DEB -B "$tmp/out") >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log"; exit 1; }
+deb=$(ls "$tmp"/out/dlrd_*.deb)
+cp -a "$fresh" "$tmp/root"
+root=$tmp/root
+grep -q '^VERSION_ID="12"$' "$root/etc/os-release" && ok "root: $(sed -n 's/^PRETTY_NAME=//p' "$root/etc/os-release")" \
+  || fail "the root is not Debian 12"
+cp "$deb" "$root/tmp/dlrd.deb"
+in_root() { chroot "$root" "$@"; }
+
+# Install: dpkg refuses when a Depends is missing, and the postinst runs in the root.
+if in_root dpkg -i /tmp/dlrd.deb >"$tmp/dpkg.log" 2>&1; then ok "dpkg -i $(basename "$deb")"
+else cat "$tmp/dpkg.log"; echo "FAIL: dpkg -i"; exit 1; fi
+in_root dpkg-query -W -f='${Status}\n' dlrd | grep -qx 'install ok installed' && ok "dlrd is installed" \
+  || fail "dpkg-query does not say installed"
+in_root getent passwd dlrd | grep -q ':/var/lib/dlrd:' && ok "postinst made the dlrd system user" \
+  || fail "no dlrd user with home /var/lib/dlrd"
+mode() { in_root stat -c '%a %U:%G' "$1"; }
+[ "$(mode /var/lib/dlrd/spool)" = "700 dlrd:dlrd" ] && ok "/var/lib/dlrd/spool is 700 dlrd:dlrd" \
+  || fail "/var/lib/dlrd/spool is $(mode /var/lib/dlrd/spool)"
+[ "$(mode /etc/dlrd/dlrd.yaml)" = "640 root:dlrd" ] && ok "/etc/dlrd/dlrd.yaml is 640 root:dlrd" \
+  || fail "/etc/dlrd/dlrd.yaml is $(mode /etc/dlrd/dlrd.yaml)"
+[ "$(mode /etc/default/dlrd)" = "600 root:root" ] && ok "/etc/default/dlrd is 600 root:root" \
+  || fail "/etc/default/dlrd is $(mode /etc/default/dlrd)"
+
+# The unit's commands, as systemd would run them: its User, its EnvironmentFile, its command
+# lines. The database may be down (dlrd then spools); an ephemeral port, as tests run in parallel.
+unit=$(ls "$root"/lib/systemd/system/dlrd.service "$root"/usr/lib/systemd/system/dlrd.service 2>/dev/null | head -1)
+user=$(sed -n 's/^User=//p' "$unit")
+pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
+start=$(sed -n 's/^ExecStart=//p' "$unit")
+[ "$user" = dlrd ] && [ -n "$pre" ] && [ -n "$start" ] && ok "unit: User=$user, ExecStart=$start" \
+  || fail "the unit lacks User=dlrd, ExecStartPre= or ExecStart="
+sed -i 's/^  port: 8080$/  port: 0/' "$root/etc/dlrd/dlrd.yaml"
+echo 'DLRD_DATABASE_URL=postgresql://dlrd@127.0.0.1:1/dlrd' >>"$root/etc/default/dlrd"
+as_unit() {  # as_unit COMMAND-LINE: exec it in the root as the unit's user with its environment
+  # As systemd does: the EnvironmentFile is read as root, the command runs as User=.
+  exec chroot "$root" sh -c 'set -a; . /etc/default/dlrd; set +a; exec "$@"' - \
+    setpriv --reuid="$user" --regid="$user" --init-groups $1
+}
+if out=$( (as_unit "$pre") 2>&1); then ok "ExecStartPre: $out"; else echo "$out"; fail "ExecStartPre: $pre"; fi
+(as_unit "$start") >"$tmp/serve.log" 2>&1 &
+server=$!  # dlrd itself: chroot, sh and setpriv each exec the next
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/serve.log")
+  [ -n "$port" ] && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -n "$port" ] && curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null; then
+  ok "ExecStart serves: GET /healthz on 127.0.0.1:$port is 200"
+else cat "$tmp/serve.log"; fail "ExecStart did not serve /healthz"; fi
+kill -TERM "$server" 2>/dev/null || true
+if wait "$server"; then ok "SIGTERM: exit 0"; else fail "SIGTERM: exit $?"; fi
+server=
+
+# Upgrade path: the same package again keeps the edited conffile and runs postinst with the
+# old version ($2), which would try-restart a running service.
+if in_root dpkg -i --force-confold /tmp/dlrd.deb >"$tmp/dpkg2.log" 2>&1 \
+   && grep -q '^  port: 0$' "$root/etc/dlrd/dlrd.yaml"; then
+  ok "reinstall keeps the edited /etc/dlrd/dlrd.yaml"
+else cat "$tmp/dpkg2.log"; fail "reinstall"; fi
+if in_root dpkg --purge dlrd >"$tmp/purge.log" 2>&1 && [ ! -e "$root/etc/dlrd/dlrd.yaml" ] \
+   && [ ! -e "$root/usr/bin/dlrd" ] && [ -d "$root/var/lib/dlrd/spool" ]; then
+  ok "purge removes the binary and config and keeps /var/lib/dlrd/spool"
+else cat "$tmp/purge.log"; fail "purge"; fi
+
+[ "$failures" -eq 0 ] || { echo "$failures check(s) failed"; exit 1; }
+echo "the package installs, starts, upgrades and purges in a fresh Debian 12 root"

@@ -186,7 +186,7 @@ std::vector<std::string> adopt(pqxx::transaction_base& tx) {
     auto how = def.substr(def.find(" USING ") + 7);
     notes.push_back("kept index " + row[0].as<std::string>() + " (" + how + ")" +
                     (how.find("status") != std::string::npos
-                         ? ": it gains an entry on every status change (see README, \"Adopting an existing sms_logs\")"
+                         ? ": it gains an entry on every status change (see docs/schema.md, \"Adopting an existing sms_logs\")"
                          : ""));
   }
   for (const auto& row : tx.exec("SELECT CASE attname WHEN 'recipient' THEN 'to_number' ELSE attname END "

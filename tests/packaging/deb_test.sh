@@ -24,7 +24,7 @@ deb=$tmp/out/dlrd_${version}_$(dpkg --print-architecture).deb
 [ -f "$deb" ] || { ls "$tmp/out"; echo "FAIL: $deb not built"; exit 1; }
 ok "built $(basename "$deb")"
 
-# The file list: the layout the README documents, and nothing else.
+# The file list: the layout docs/operations.md documents, and nothing else.
 dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort >"$tmp/files"
 unit=$(grep -E '^(/usr)?/lib/systemd/system/dlrd\.service$' "$tmp/files" || true)
 [ -n "$unit" ] || fail "no dlrd.service under /lib/systemd/system or /usr/lib/systemd/system"

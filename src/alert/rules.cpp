@@ -2,6 +2,8 @@
 // evaluator over store::rule_store and the runner thread.
 #include <dlrd/alert/rules.hpp>
 
+#include <dlrd/store/leader.hpp>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -221,6 +223,8 @@ background_loop::clock::time_point rule_runner::round(rule_evaluator& evaluator,
     }
   }
   loop_.with_lock([this] { ++rounds_; });
+  // Not leading: try the lock again soon, so a dead leader's rules are taken over in seconds.
+  if (!was_leader) interval = std::min<std::chrono::milliseconds>(interval, store::leader_probe);
   return background_loop::clock::now() + interval;
 }
 

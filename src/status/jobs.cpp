@@ -16,6 +16,12 @@ namespace dlrd::status {
 
 namespace {
 
+/// A job's next run: its interval while this instance leads; else soon enough to take over
+/// from a leader that died (store::leader_probe).
+std::chrono::milliseconds not_leading_soon(std::chrono::milliseconds interval, bool leading) {
+  return leading ? interval : std::min<std::chrono::milliseconds>(interval, store::leader_probe);
+}
+
 using std::chrono::milliseconds;
 
 store::pending_filter filter_of(const expiry_rule& rule) {
@@ -172,7 +178,7 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
       note_leader(false);
       spdlog::warn("expiry: run failed: {}; retrying at the next interval", e.what());
     }
-    next.expiry = clock::now() + expiry.interval;
+    next.expiry = clock::now() + not_leading_soon(expiry.interval, next.was_leader);
   }
   // Retention also makes dlr_events' partitions ahead, so it runs even when nothing expires.
   if (now >= next.retention) {
@@ -197,6 +203,7 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
       note_leader(false);
       spdlog::warn("retention: run failed: {}; retrying at the next interval", e.what());
     }
+    next.retention = std::min(next.retention, clock::now() + not_leading_soon(retention.interval, next.was_leader));
   }
   auto until = clock::now() + std::chrono::minutes(1);
   if (expiry_on) until = std::min(until, next.expiry);

@@ -1,6 +1,7 @@
 // Rate rules against a real PostgreSQL: windows, thresholds, minimums, grouping, filters,
 // fire/resolve hysteresis, state across restarts and the leader lock.
 #include <dlrd/alert/rules.hpp>
+#include <dlrd/store/leader.hpp>
 #include <dlrd/store/stats_db.hpp>
 
 #include "support/pg_fixture.hpp"
@@ -503,3 +504,28 @@ TEST_F(rules_test, the_runner_evaluates_on_its_thread_until_stopped) {
 }
 
 }  // namespace
+
+// Issue 18: the rules move to another instance within seconds when the leader dies, even
+// with an interval of minutes: an instance that does not lead tries the lock every
+// store::leader_probe.
+TEST_F(rules_test, a_runner_that_does_not_lead_takes_over_within_the_probe_not_the_interval) {
+  auto rule = failure_rule();
+  rule.interval = std::chrono::minutes(10);
+  auto leading = [] { return dlrd::store::sessions_leading(dlrd::store::rule_store::leader_lock_key); };
+  auto wait_for = [](auto cond, std::chrono::seconds limit) {
+    for (auto until = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < until;) {
+      if (cond()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return cond();
+  };
+  auto a = std::make_unique<dlrd::alert::rule_runner>(std::vector<rate_rule>{rule}, url());
+  a->start();
+  ASSERT_TRUE(wait_for([&] { return leading() == 1 && a->rounds() >= 1; }, std::chrono::seconds(10)));
+  dlrd::alert::rule_runner b({rule}, url());
+  b.start();
+  ASSERT_TRUE(wait_for([&] { return b.rounds() >= 1; }, std::chrono::seconds(10)));
+  a.reset();  // the leader goes away with its session
+  EXPECT_TRUE(wait_for([&] { return leading() == 1 && b.rounds() >= 2; }, std::chrono::seconds(30)))
+      << "the other runner did not take the rules over (it would only retry after its 10 min interval)";
+}

@@ -4,6 +4,7 @@
 
 #include <dlrd/store/connection.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -14,6 +15,11 @@ namespace dlrd::store {
 /// never replaces that session behind the owner's back (a typed function on db() then fails);
 /// the next lead() reconnects and competes again, so another instance can take over within
 /// a round. Not thread-safe: one owner thread.
+/// How often an instance that does not lead tries the lock again, whatever its job's
+/// interval (a 1 h retention job included): when the leader dies, another instance takes the
+/// job within about this long, and runs it at once.
+inline constexpr std::chrono::seconds leader_probe{5};
+
 class leader_session {
  public:
   leader_session(std::string url, std::int64_t lock_key);

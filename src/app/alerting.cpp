@@ -48,6 +48,13 @@ bool live_alerts::apply(const alert::alert_config& next_in) {
   return true;
 }
 
+std::vector<std::string> live_alerts::sink_names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& c : current_->counters()) names.push_back(c.sink);
+  return names;
+}
+
 std::uint64_t live_alerts::total(const std::string& sink, std::uint64_t alert::sink_counters::*field) const {
   std::lock_guard lock(mutex_);
   std::uint64_t n = 0;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace dlrd::app {
 
@@ -29,6 +30,8 @@ class live_alerts {
   /// notice is never sent by both. Returns true when the sinks were replaced.
   bool apply(const alert::alert_config& next);
   void stop();
+  /// The running dispatcher's sinks, by name. Safe from any thread.
+  std::vector<std::string> sink_names() const;
 
  private:
   void register_series(const std::string& sink);

@@ -2,6 +2,12 @@
 #include "metrics_setup.hpp"
 
 #include <dlrd/metrics/process.hpp>
+#include <dlrd/store/connection.hpp>
+#include <dlrd/store/outbox.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <dlrd/status/jobs.hpp>
 #include <dlrd/store/leader.hpp>
 #include <dlrd/store/rule_rounds.hpp>
@@ -63,6 +69,72 @@ void register_gauges(metrics::registry& reg, spool::journal& journal, const http
             &http::server_counters::connections_accepted);
   conn_stat("dlrd_connections_refused_total", "HTTP connections refused over listen.max_connections.",
             kind::counter, &http::server_counters::connections_refused);
+}
+
+database_gauges::database_gauges(metrics::registry& reg, const store::database_config& db,
+                                 std::chrono::milliseconds period, const writer_pool& writers,
+                                 std::function<std::vector<std::string>()> sinks)
+    : registry_(reg), url_(store::connection_string(db)), period_(period), sinks_(std::move(sinks)) {
+  reg.add_callback("dlrd_database_up",
+                   "1 when PostgreSQL answered the last outbox read and no writer's last attempt failed; else 0.",
+                   metrics::kind::gauge, [this, &writers] {
+                     return reachable_ && writers.database_problem().empty() ? 1.0 : 0.0;
+                   });
+}
+
+database_gauges::~database_gauges() { stop(); }
+
+void database_gauges::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void database_gauges::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void database_gauges::run() {
+  store::connection db(url_, {"SET statement_timeout = '5s'"});
+  bool failing = false;  // logged once per outage; the writers log their own failures
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    auto error = read_backlog(db);
+    if (!error.empty() && !failing) spdlog::warn("alert outbox backlog not read: {}", error);
+    if (error.empty() && failing) spdlog::info("alert outbox backlog read again");
+    failing = !error.empty();
+    reachable_ = !failing;
+    lock.lock();
+    wake_.wait_for(lock, period_, [this] { return stopping_; });
+  }
+}
+
+std::string database_gauges::read_backlog(store::connection& db) {
+  auto sinks = sinks_();
+  std::vector<store::sink_backlog> backlog;
+  try {
+    backlog = store::outbox_backlog(db, sinks);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  auto gauge = [this](const std::string& sink) -> metrics::gauge& {
+    return registry_.get_gauge("dlrd_alert_outbox_backlog",
+                               "Failure notices a sink has not sent yet: not yet claimed, in flight, or waiting "
+                               "for a retry.",
+                               {{"sink", sink}});
+  };
+  for (const auto& sink : known_) {
+    if (std::find(sinks.begin(), sinks.end(), sink) == sinks.end()) gauge(sink).set(0);  // removed by a reload
+  }
+  for (const auto& b : backlog) {
+    known_.insert(b.sink);
+    gauge(b.sink).set(static_cast<double>(b.notices));
+  }
+  return {};
 }
 
 void register_status_gauges(metrics::registry& reg, const status::service& api) {

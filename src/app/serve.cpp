@@ -211,6 +211,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   // Notices go out and rate rules run on connections of their own: never in the ingest path.
   live_alerts alerts(config.database, config.alerts, registry);
   alerts.start();
+  database_gauges database(registry, config.database, config.alerts.poll_interval, writers,
+                           [&alerts] { return alerts.sink_names(); });
+  database.start();
   alert::rule_runner rules(config.rules, db_url);
   rules.on_round(rule_round_series(registry));
   rules.start();

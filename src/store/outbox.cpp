@@ -77,6 +77,18 @@ SELECT o.id, o.kind, coalesce(o.message_id, ''), coalesce(o.status, ''), coalesc
  WHERE o.id = ANY($2::bigint[])
  ORDER BY o.txid, o.id)sql";
 
+// Both counts read through an index: notices past the sink's cursor through
+// dlr_alert_outbox_txid_id, open deliveries through dlr_alert_delivery_due (sql/0006).
+constexpr const char* count_backlog = R"sql(
+SELECT s.sink,
+       (SELECT count(*) FROM dlr_alert_outbox o
+         WHERE (o.txid, o.id) > (coalesce(c.upto_txid, 0), coalesce(c.upto_id, 0)))
+     + (SELECT count(*) FROM dlr_alert_delivery d
+         WHERE d.sink = s.sink AND d.sent_at IS NULL AND d.dropped_reason IS NULL)
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(sink, n)
+  LEFT JOIN dlr_alert_cursor c ON c.sink = s.sink
+ ORDER BY s.n)sql";
+
 std::string array_literal(std::span<const std::int64_t> ids) {
   std::string s = "{";
   for (auto id : ids) {
@@ -189,6 +201,18 @@ void outbox::mark_dropped(const std::string& sink, std::span<const std::int64_t>
                    "WHERE sink = $1 AND notice_id = ANY($2::bigint[]) AND sent_at IS NULL",
                    sink, array_literal(ids), reason);
     return 0;
+  });
+}
+
+std::vector<sink_backlog> outbox_backlog(connection& db, const std::vector<std::string>& sinks) {
+  return with_retry(db, retry_policy{.replay_safe = true}, [&](pqxx::connection& c) {
+    std::vector<sink_backlog> out;
+    pqxx::read_transaction tx(c);
+    for (const auto& r : tx.exec_params(count_backlog, pg_array(sinks))) {
+      out.push_back({r[0].as<std::string>(), r[1].as<std::int64_t>()});
+    }
+    tx.commit();
+    return out;
   });
 }
 

@@ -172,6 +172,67 @@ TEST(operability, metrics_are_prometheus_text_and_move_as_reports_flow) {
   }
 }
 
+/// Polls /metrics until `series` reads `value`; returns the last body read.
+std::string metrics_when(client& c, const std::string& series, double value, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string body;
+  do {
+    body = c.get("/metrics").body;
+    if (sample(body, series) == value) break;
+    std::this_thread::sleep_for(50ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  return body;
+}
+
+TEST(operability, database_up_reads_1_when_postgresql_answers_and_0_while_it_is_unreachable) {
+  test::pg_database db;
+  temp_dir up_dir;
+  daemon up(up_dir.path(), db.url(), "alerts:\n  poll_interval: 100ms\n");
+  up.start();
+  ASSERT_TRUE(up.wait_ready()) << up.log();
+  client to_up(up.port());
+  auto m = metrics_when(to_up, "dlrd_database_up", 1);
+  EXPECT_EQ(sample(m, "dlrd_database_up"), 1) << m << up.log();
+
+  temp_dir down_dir;
+  const int closed = free_port();  // bound and released: nothing listens there
+  daemon down(down_dir.path(), "postgresql://postgres@127.0.0.1:" + std::to_string(closed) + "/dlrd",
+              "alerts:\n  poll_interval: 100ms\n");
+  down.start();
+  ASSERT_TRUE(down.wait_ready()) << down.log();
+  ASSERT_TRUE(log_shows(down, "alert outbox backlog not read")) << down.log();  // a read was tried, and failed
+  client to_down(down.port());
+  m = to_down.get("/metrics").body;
+  EXPECT_EQ(sample(m, "dlrd_database_up"), 0) << m << down.log();
+  EXPECT_EQ(sample(m, "dlrd_spool_backlog_records"), 0) << m;
+}
+
+TEST(operability, the_outbox_backlog_counts_the_notices_a_failing_sink_cannot_send) {
+  test::pg_database db;
+  temp_dir dir;
+  receiver hook;
+  const int closed = free_port();  // the failing sink's endpoint: nothing listens there
+  auto sink = [](const std::string& name, const std::string& url) {
+    return "    - name: " + name + "\n      type: webhook\n      url: " + url + "\n      allow_private: true\n";
+  };
+  daemon d(dir.path(), db.url(),
+           "alerts:\n  poll_interval: 100ms\n  rules: []\n  sinks:\n" + sink("hook", hook.url()) +
+               sink("dead", "http://127.0.0.1:" + std::to_string(closed) + "/hook"));
+  d.start();
+  ASSERT_TRUE(d.wait_ready()) << d.log();
+  client c(d.port());
+  ASSERT_EQ(post_reports_now(c, "bk", 5, 3), 5);  // three undelivered: three notices
+
+  auto m = metrics_when(c, R"(dlrd_alert_outbox_backlog{sink="dead"})", 3);
+  EXPECT_EQ(sample(m, R"(dlrd_alert_outbox_backlog{sink="dead"})"), 3) << m << d.log();
+  // The working sink sent the same notices, and owes none.
+  for (int i = 0; i < 200 && hook.delivered().size() < 3; ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(hook.delivered().size(), 3u) << d.log();
+  m = metrics_when(c, R"(dlrd_alert_outbox_backlog{sink="hook"})", 0);
+  EXPECT_EQ(sample(m, R"(dlrd_alert_outbox_backlog{sink="hook"})"), 0) << m << d.log();
+  EXPECT_GE(sample(m, R"(dlrd_alert_notices_total{sink="dead",result="failed"})"), 1) << m;
+}
+
 TEST(operability, an_invalid_file_on_sighup_is_refused_and_the_old_configuration_keeps_serving) {
   test::pg_database db;
   temp_dir dir;

@@ -1,6 +1,7 @@
 // The alert outbox's claims: exactly once across concurrent claimers, retries, leases, stale drops.
 #include <dlrd/store/outbox.hpp>
 
+#include <dlrd/store/connection.hpp>
 #include <dlrd/store/retry.hpp>
 
 #include "support/pg_fixture.hpp"
@@ -148,6 +149,25 @@ TEST_F(alert_outbox_test, a_claim_whose_session_was_killed_reconnects_and_a_dead
   } catch (const dlrd::store::database_error& e) {
     EXPECT_EQ(e.kind(), dlrd::store::failure::broken_connection) << e.what();
   }
+}
+
+TEST_F(alert_outbox_test, the_backlog_counts_per_sink_what_it_has_not_sent_or_dropped) {
+  using dlrd::store::sink_backlog;
+  add_notices(4);
+  dlrd::store::connection conn(url());
+  const std::vector<std::string> sinks{"hook", "chat"};
+  EXPECT_EQ(outbox_backlog(conn, sinks), (std::vector<sink_backlog>{{"hook", 4}, {"chat", 4}}));  // none claimed
+
+  outbox box(db());
+  auto claimed = ids(box.claim("hook", 3, hour, long_lease));  // three in flight, one not yet claimed
+  ASSERT_EQ(claimed.size(), 3u);
+  EXPECT_EQ(outbox_backlog(conn, sinks)[0], (sink_backlog{"hook", 4}));
+  box.mark_sent("hook", std::span(claimed).first(1));
+  dlrd::store::retry_at retry{claimed[1], hour};
+  box.mark_failed("hook", std::span(&retry, 1), "HTTP 500");  // still owed, after its retry delay
+  box.mark_dropped("hook", std::span(claimed).last(1), "test");
+  EXPECT_EQ(outbox_backlog(conn, sinks), (std::vector<sink_backlog>{{"hook", 2}, {"chat", 4}}));
+  EXPECT_TRUE(outbox_backlog(conn, {}).empty());
 }
 
 }  // namespace

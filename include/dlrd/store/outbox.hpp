@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dlrd/store/config.hpp>
+#include <dlrd/store/connection.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -74,5 +75,19 @@ class outbox {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// How many notices one sink has not sent yet: written and not yet claimed by it, in flight,
+/// or failed and waiting for their retry; not those sent or dropped.
+struct sink_backlog {
+  std::string sink;
+  std::int64_t notices = 0;
+
+  bool operator==(const sink_backlog&) const = default;
+};
+
+/// The backlog of each sink in `sinks`, in that order, read in one statement on `db`; a sink
+/// that never claimed counts every notice. Runs under store's retry policy; throws
+/// database_error when PostgreSQL cannot answer.
+std::vector<sink_backlog> outbox_backlog(connection& db, const std::vector<std::string>& sinks);
 
 }  // namespace dlrd::store

@@ -120,17 +120,19 @@ class batch_walker {
     return std::nullopt;
   }
 
-  /// `node` with the list at `path` (a key, or dotted steps, as at_path reads it) replaced
-  /// by a list of `entry` alone; the rest of the list is not copied.
-  static json with_list(const json& node, std::string_view path, json entry) {
-    auto dot = path.find('.');
-    const bool whole = node.contains(path) || dot == std::string_view::npos;
+  /// `node` with the list at `path` (the whole text as a key, or dotted steps, as at_path
+  /// reads it) replaced by a list of `entry` alone; the rest of the list is not copied.
+  static json with_list(const json& node, std::string_view path, json entry, bool top = true) {
+    const auto dot = path.find('.');
+    const auto as_key = top ? node.find(path) : node.end();
+    const bool whole = (as_key != node.end() && !as_key->is_null()) || dot == std::string_view::npos;
     const std::string key(whole ? path : path.substr(0, dot));
     json out = json::object();
     for (const auto& [k, v] : node.items()) {
       if (k != key) out[k] = v;
     }
-    out[key] = whole ? json::array({std::move(entry)}) : with_list(node[key], path.substr(dot + 1), std::move(entry));
+    out[key] = whole ? json::array({std::move(entry)})
+                     : with_list(node.at(key), path.substr(dot + 1), std::move(entry), false);
     return out;
   }
 

@@ -1,11 +1,14 @@
-// Fuzzes the profile engine with every built-in profile and an operator profile that uses every
-// feature (event filters, error-code statuses, a permanent flag, plain-text receipts), in every
+// Fuzzes the profile engine with every built-in profile and operator profiles that use every
+// feature (event filters, error-code statuses, a permanent flag, plain-text receipts, id_match
+// rewrites, batch elements quarantined alone, nested and dotted batch paths), in every
 // encoding: never throws or crashes, and what it accepts obeys the contract the spool and the
 // writers rely on.
 #include <dlrd/config/yaml.hpp>
 #include <dlrd/decode/profile.hpp>
 
 #include "report_contract.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string_view>
@@ -15,15 +18,22 @@ using dlrd::fuzz::check;
 
 namespace {
 
-/// Every built-in profile, then one operator profile exercising what no built-in combines.
+dlrd::decode::profile operator_profile(const char* name, const char* yaml) {
+  dlrd::decode::profile p;
+  p.name = name;
+  dlrd::config::load_string(yaml, "fuzz", [&p](dlrd::config::section& root) { dlrd::decode::parse_profile(root, p); });
+  return p;
+}
+
+/// Every built-in profile, then operator profiles exercising what no built-in combines.
 const std::vector<dlrd::decode::profile>& profiles() {
   static const std::vector<dlrd::decode::profile> all = [] {
     auto v = dlrd::decode::builtin_profiles();
-    dlrd::decode::profile p;
-    p.name = "fuzzed";
-    dlrd::config::load_string(R"(
+    v.push_back(operator_profile("fuzzed", R"(
 encodings: [json, form, query, text]
 batch: "events[]"
+batch_errors: element
+id_match: decimal_to_hex_upper
 max_batch: 8
 fields: { message_id: [id], status: [status], error_code: [err, error.code], permanent: [error.permanent],
           carrier_time: [local], timestamp: [at], receipt: [receipt] }
@@ -34,9 +44,17 @@ events:
 error_statuses: { "E1*": rejected, "E10": undelivered }
 status_error_codes: ["esme_r*"]
 timezone: "+02:00"
-)",
-                              "fuzz", [&p](dlrd::config::section& root) { dlrd::decode::parse_profile(root, p); });
-    v.push_back(std::move(p));
+)"));
+    // A dotted outer list and a scalar inner one: the set-aside element's request is rebuilt
+    // through both.
+    v.push_back(operator_profile("fuzzed_nested", R"(
+encodings: [json]
+batch: "data.groups[].ids[]"
+batch_errors: element
+id_match: hex_to_decimal
+max_batch: 8
+fields: { message_id: ["@"], status: [state], recipient: [to] }
+)"));
     return v;
   }();
   return all;
@@ -67,10 +85,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const auto& out = std::get<decode::decoded>(result);
-  // Something was read: reports, or events the profile ignores; never more than a batch.
-  check(!out.reports.empty() || !out.ignored.empty());
-  check(out.reports.size() + out.ignored.size() <= p.max_batch);
+  // Something was read: reports, events the profile ignores, or elements set aside; never
+  // more than a batch.
+  check(!out.reports.empty() || !out.ignored.empty() || !out.rejected.empty());
+  check(out.reports.size() + out.ignored.size() + out.rejected.size() <= p.max_batch);
+  check(out.rejected.empty() || p.quarantine_elements);
   for (const auto& why : out.ignored) check(!why.empty());
+  // A set-aside element is quarantined as a JSON request of its own, which a replay decodes.
+  for (const auto& q : out.rejected) {
+    check(!q.reason.empty() && q.provider == p.name && q.received_at == received);
+    check(q.content_type == "application/json" && nlohmann::json::accept(q.body));
+  }
   for (const auto& r : out.reports) {
     dlrd::fuzz::check_report(r, p.name, received);
   }

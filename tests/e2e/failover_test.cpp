@@ -26,19 +26,6 @@ using steady = std::chrono::steady_clock;
 
 constexpr int failed_every = 10;
 
-/// A metric's value from /metrics (the first sample of that name), -1 when absent.
-double metric(int port, const std::string& name) {
-  try {
-    client c(port);
-    auto body = c.get("/metrics").body;
-    for (std::size_t at = body.find(name + " "); at != std::string::npos; at = body.find(name + " ", at + 1)) {
-      if (at == 0 || body[at - 1] == '\n') return std::stod(body.substr(at + name.size() + 1));
-    }
-  } catch (const std::exception&) {
-  }
-  return -1;
-}
-
 struct failover_run {
   std::vector<std::string> acked;
   std::vector<std::string> missing;
@@ -103,11 +90,11 @@ failover_run run_failover(const std::string& retain) {
   // Drained: the spool holds nothing uncommitted (what it committed went to the new primary).
   const auto drain_start = steady::now();
   for (auto until = drain_start + 60s; steady::now() < until;) {
-    if (metric(d.port(), "dlrd_spool_backlog_records") == 0) break;
+    if (metric_value(d.port(), "dlrd_spool_backlog_records") == 0) break;
     std::this_thread::sleep_for(100ms);
   }
   out.drain_seconds = std::chrono::duration<double>(steady::now() - drain_start).count();
-  out.replayed = metric(d.port(), "dlrd_spool_replayed_records_total");
+  out.replayed = metric_value(d.port(), "dlrd_spool_replayed_records_total");
   out.missing = missing_after(standby->url(), out.acked, 1s);
 
   std::unordered_set<std::string> noticed;

@@ -46,12 +46,10 @@ std::string sink_yaml(const receiver& hook) {
 /// The value of dlrd_rate_rules_firing{rule="<rule>"} in /metrics once it is `want` (the
 /// round's figures are published just after its notices commit), or the last one read.
 double firing_gauge(int port, const std::string& rule, double want) {
-  const auto key = "dlrd_rate_rules_firing{rule=\"" + rule + "\"} ";
+  const auto series = "dlrd_rate_rules_firing{rule=\"" + rule + "\"}";
   double value = -1;
   for (auto deadline = clock::now() + 5s; value != want && clock::now() < deadline;) {
-    auto body = client(port).get("/metrics").body;
-    auto at = body.find(key);
-    value = at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
+    value = metric_value(port, series);
     if (value != want) std::this_thread::sleep_for(50ms);
   }
   return value;

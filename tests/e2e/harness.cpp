@@ -275,4 +275,25 @@ std::string run_command(const std::string& command, int& exit_code) {
   return out;
 }
 
+std::string scrape_metrics(int port) {
+  try {
+    client c(port);
+    return c.get("/metrics").body;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+double metric_sample(const std::string& body, const std::string& series) {
+  std::istringstream lines(body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return -1;
+}
+
+double metric_value(int port, const std::string& series) { return metric_sample(scrape_metrics(port), series); }
+
 }  // namespace dlrd::e2e

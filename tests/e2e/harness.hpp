@@ -98,6 +98,14 @@ int status_of(std::string_view raw_response);
 /// were answered 200.
 int post_reports_now(client& c, const std::string& prefix, int total, int failed);
 
+/// A daemon's /metrics body, or "" when it does not answer.
+std::string scrape_metrics(int port);
+/// The value of `series` (a metric's name with its labels, as rendered, e.g.
+/// `dlrd_leader{jobs="rate_rules"}`) in a /metrics body; -1 when absent.
+double metric_sample(const std::string& body, const std::string& series);
+/// The same, scraped from the daemon now; -1 when absent or when it does not answer.
+double metric_value(int port, const std::string& series);
+
 /// A whole file's bytes ("" when it cannot be read); writing replaces the file.
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);

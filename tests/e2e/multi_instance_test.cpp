@@ -48,27 +48,6 @@ constexpr const char* behind_proxy = "  max_connections_per_ip: 0\n";
 
 double seconds_since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
 
-/// The value of `series` (name with its labels, as rendered) in a /metrics body, or -1.
-double sample(const std::string& body, const std::string& series) {
-  std::istringstream lines(body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return -1;
-}
-
-/// A daemon's /metrics, or "" when it does not answer.
-std::string scrape(int port) {
-  try {
-    client c(port);
-    return c.get("/metrics").body;
-  } catch (const std::exception&) {
-    return {};
-  }
-}
-
 /// A port of 47600-47699 free on 127.0.0.1, for HAProxy's frontend; the search starts at a
 /// place of this process's own, as other runs of the tests may look at the same time.
 int proxy_port() {
@@ -251,7 +230,7 @@ class multi_instance : public ::testing::Test {
   std::vector<int> leaders(const std::string& jobs) const {
     std::vector<int> out;
     for (int i = 0; i < instances; ++i) {
-      if (daemons_[i]->running() && sample(scrape(daemons_[i]->port()), "dlrd_leader{jobs=\"" + jobs + "\"}") == 1) {
+      if (daemons_[i]->running() && metric_value(daemons_[i]->port(), "dlrd_leader{jobs=\"" + jobs + "\"}") == 1) {
         out.push_back(i);
       }
     }
@@ -273,7 +252,7 @@ class multi_instance : public ::testing::Test {
   bool wait_drained(int i, std::chrono::seconds timeout = 20s) const {
     auto deadline = steady::now() + timeout;
     while (steady::now() < deadline) {
-      if (sample(scrape(daemons_[i]->port()), "dlrd_spool_backlog_records") == 0) return true;
+      if (metric_value(daemons_[i]->port(), "dlrd_spool_backlog_records") == 0) return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -317,9 +296,9 @@ TEST_F(multi_instance, the_leader_killed_under_load_hands_over_its_jobs_and_drai
   // What a lost disk would cost now: the backlog read just before the kill. Acks from the mark
   // on are counted apart, so none falls between the reading and the count.
   load.mark();
-  auto before = scrape(victim.port());
-  const double backlog = sample(before, "dlrd_spool_backlog_records");
-  const double oldest_age = sample(before, "dlrd_spool_oldest_record_age_seconds");
+  auto before = scrape_metrics(victim.port());
+  const double backlog = metric_sample(before, "dlrd_spool_backlog_records");
+  const double oldest_age = metric_sample(before, "dlrd_spool_oldest_record_age_seconds");
   victim.signal(SIGKILL);
   const auto killed_at = steady::now();
   ASSERT_EQ(victim.wait_exit(10s), -SIGKILL);
@@ -382,10 +361,10 @@ TEST_F(multi_instance, a_long_poll_on_one_instance_is_woken_by_a_report_sent_to_
     return c.get("/v1/messages/mi-wait-1?wait=15s");
   });
   auto deadline = steady::now() + 10s;
-  while (sample(scrape(daemons_[0]->port()), "dlrd_status_waiters") < 1 && steady::now() < deadline) {
+  while (metric_value(daemons_[0]->port(), "dlrd_status_waiters") < 1 && steady::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
-  ASSERT_EQ(sample(scrape(daemons_[0]->port()), "dlrd_status_waiters"), 1) << logs();
+  ASSERT_EQ(metric_value(daemons_[0]->port(), "dlrd_status_waiters"), 1) << logs();
   client other(daemons_[2]->port());
   auto report = R"({"messageId":"mi-wait-1","status":"undelivered","to":"+447700900123"})";
   ASSERT_EQ(other.post("/webhooks/smspm", report).status, 200);

@@ -37,20 +37,11 @@ std::string report_body(const std::string& id, const std::string& status) {
 
 double ms_since(clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); }
 
-/// The value of an unlabelled metric in /metrics, or -1.
-double metric(int port, const std::string& name) {
-  client c(port);
-  auto body = c.get("/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(body.substr(at + name.size() + 2));
-}
-
 /// Waits until the daemon has `n` long-polls registered.
 bool wait_for_waiters(int port, double n, std::chrono::milliseconds timeout = 20s) {
   auto deadline = clock::now() + timeout;
   while (clock::now() < deadline) {
-    if (metric(port, "dlrd_status_waiters") >= n) return true;
+    if (metric_value(port, "dlrd_status_waiters") >= n) return true;
     std::this_thread::sleep_for(20ms);
   }
   return false;
@@ -218,7 +209,7 @@ TEST_F(status_api, a_wait_on_an_id_never_seen_is_answered_when_its_first_report_
   EXPECT_EQ(j["unknown"], json::array());
   ASSERT_EQ(j["messages"].size(), 2u);
   EXPECT_EQ(j["messages"][1]["status"], "undelivered");
-  EXPECT_GE(metric(b.port(), "dlrd_status_notifications_total"), 1);
+  EXPECT_GE(metric_value(b.port(), "dlrd_status_notifications_total"), 1);
 }
 
 /// Opens a connection and sends one request on it, without waiting for the answer.
@@ -360,7 +351,7 @@ TEST_F(status_api, a_report_received_by_one_instance_wakes_a_waiter_on_another) 
   EXPECT_EQ(j["messages"][0]["retryable"], true);
   EXPECT_EQ(j["messages"][1]["status"], "rejected");
   EXPECT_EQ(j["messages"][1]["retryable"], false);
-  EXPECT_GE(metric(b.port(), "dlrd_status_notifications_total"), 1);
+  EXPECT_GE(metric_value(b.port(), "dlrd_status_notifications_total"), 1);
 }
 
 /// Runs an example script in the background; the test plays the gateway meanwhile.
@@ -378,7 +369,7 @@ bool wait_logged_and_waited(int port, const std::string& id, double waiters) {
   auto deadline = clock::now() + 20s;
   client c(port);
   while (clock::now() < deadline) {
-    if (c.get("/v1/messages/" + id).status == 200 && metric(port, "dlrd_status_waiters") >= waiters) return true;
+    if (c.get("/v1/messages/" + id).status == 200 && metric_value(port, "dlrd_status_waiters") >= waiters) return true;
     std::this_thread::sleep_for(20ms);
   }
   return false;
@@ -410,7 +401,7 @@ TEST_F(status_api, the_shell_retry_example_retries_an_undelivered_message_until_
 bool wait_answered_and_waiting(int port, double answered, double waiting) {
   auto deadline = clock::now() + 20s;
   while (clock::now() < deadline) {
-    if (metric(port, "dlrd_status_woken_total") >= answered && metric(port, "dlrd_status_waiters") >= waiting) {
+    if (metric_value(port, "dlrd_status_woken_total") >= answered && metric_value(port, "dlrd_status_waiters") >= waiting) {
       return true;
     }
     std::this_thread::sleep_for(20ms);

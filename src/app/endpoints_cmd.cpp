@@ -31,6 +31,7 @@ std::string describe_auth(const auth::auth_config& auth, bool token_in_path) {
   if (auth.hmac) checks.push_back("hmac-" + auth.hmac->algorithm + " (" + auth.hmac->header + ")");
   if (auth.twilio) checks.push_back("twilio signature");
   if (auth.telnyx) checks.push_back("telnyx signature");
+  if (auth.standard_webhooks) checks.push_back("standard webhooks signature");
   if (auth.ip) checks.push_back("ip allowlist (" + std::to_string(auth.ip->allow.size()) + ")");
   if (checks.empty()) return "none";
   std::string out;

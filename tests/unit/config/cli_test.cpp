@@ -146,6 +146,8 @@ TEST(cli_endpoints, prints_each_webhook_url_to_paste_with_its_checks) {
                            "  - profile: kannel\n    auth:\n      token: {values: [k1]}\n      ip: {allow: [10.0.0.0/8]}\n"
                            "  - profile: twilio\n    auth: {twilio: {auth_tokens: [t], public_base_url: "
                            "\"https://dlr.example.com\"}}\n"
+                           "  - profile: infobip\n    auth: {standard_webhooks: {secrets: "
+                           "[\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]}}\n"
                            "api:\n  auth: {bearer: [reader]}\n");
   auto r = dlrd("endpoints --config " + file);
   ASSERT_EQ(r.code, 0) << r.out;
@@ -156,6 +158,9 @@ TEST(cli_endpoints, prints_each_webhook_url_to_paste_with_its_checks) {
   // Twilio signs the URL it called: its public base is the one to paste.
   EXPECT_TRUE(contains(r.out, "https://dlr.example.com/webhooks/twilio ")) << r.out;
   EXPECT_TRUE(contains(r.out, " twilio signature\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "/webhooks/infobip ")) << r.out;
+  EXPECT_TRUE(contains(r.out, " standard webhooks signature\n")) << r.out;
+  EXPECT_FALSE(contains(r.out, "MfKQ9r8")) << r.out;
   EXPECT_TRUE(contains(r.out, "http://127.0.0.1:8443/v1/... and /dashboard ")) << r.out;
   EXPECT_TRUE(contains(r.out, " bearer\n")) << r.out;
   EXPECT_FALSE(contains(r.out, "a/b+c")) << r.out;  // no secret without --reveal

@@ -63,7 +63,7 @@ CREATE FUNCTION public.dlr_stats_breakdown(p_by text, p_from timestamp with time
              count(*) FILTER (WHERE s.status = 'delivered') AS delivered,
              count(*) FILTER (WHERE s.status = 'undelivered') AS undelivered,
              count(*) FILTER (WHERE s.status = 'rejected') AS rejected,
-             count(*) FILTER (WHERE s.status = 'expired') AS expired
+             count(*) FILTER (WHERE s.status = 'expired' AND s.expired_by IS NULL) AS expired
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= p_from
          AND coalesce(s.sent_at, s.created_at) < p_to
@@ -73,7 +73,7 @@ CREATE FUNCTION public.dlr_stats_breakdown(p_by text, p_from timestamp with time
    ORDER BY 10 DESC NULLS LAST, 2 DESC, 1 NULLS LAST
 $$;
 
-COMMENT ON FUNCTION public.dlr_stats_breakdown(p_by text, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Messages sent in [p_from, p_to) grouped by p_by (''country'', ''provider'' or ''sender''; anything else gives no rows): counts per final status, failed, pending, delivered/final, failed/final and rejected/final (the reject share; NULL without finals). Worst failure rate first.';
+COMMENT ON FUNCTION public.dlr_stats_breakdown(p_by text, p_from timestamp with time zone, p_to timestamp with time zone) IS 'Messages sent in [p_from, p_to) grouped by p_by (''country'', ''provider'' or ''sender''; anything else gives no rows): counts per final carrier status, failed, pending (policy expiries included), delivered/final, failed/final and rejected/final (the reject share; NULL without finals). Worst failure rate first.';
 
 CREATE FUNCTION public.dlr_stats_coverage(p_after interval, p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(country text, total bigint, pending bigint, pending_share double precision, all_pending boolean)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -115,7 +115,7 @@ CREATE FUNCTION public.dlr_stats_daily(p_from date, p_to date) RETURNS TABLE(day
    CROSS JOIN LATERAL (
       SELECT count(*) AS total,
              count(*) FILTER (WHERE dlr_status_class(s.status) = 2) AS delivered,
-             count(*) FILTER (WHERE dlr_status_class(s.status) = 1) AS failed
+             count(*) FILTER (WHERE dlr_status_class(s.status) = 1 AND s.expired_by IS NULL) AS failed
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= g.ts AT TIME ZONE 'UTC'
          AND coalesce(s.sent_at, s.created_at) < (g.ts + interval '1 day') AT TIME ZONE 'UTC'
@@ -123,7 +123,7 @@ CREATE FUNCTION public.dlr_stats_daily(p_from date, p_to date) RETURNS TABLE(day
    ORDER BY 1
 $$;
 
-COMMENT ON FUNCTION public.dlr_stats_daily(p_from date, p_to date) IS 'One row per UTC day from p_from to p_to inclusive (a day without messages has zero counts and NULL rates): messages sent that day, delivered, failed (undelivered, rejected, expired), still pending, delivered/final and failed/final (NULL without finals).';
+COMMENT ON FUNCTION public.dlr_stats_daily(p_from date, p_to date) IS 'One row per UTC day from p_from to p_to inclusive (a day without messages has zero counts and NULL rates): messages sent that day, delivered, failed (undelivered, rejected, expired, as the carrier reported them), still pending (policy expiries included), delivered/final and failed/final (NULL without finals).';
 
 CREATE FUNCTION public.dlr_stats_error_codes(p_from timestamp with time zone, p_to timestamp with time zone, p_top integer) RETURNS TABLE(country text, status text, error_code text, messages bigint, share double precision, rank bigint)
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -138,14 +138,14 @@ CREATE FUNCTION public.dlr_stats_error_codes(p_from timestamp with time zone, p_
         FROM sms_logs s
        WHERE coalesce(s.sent_at, s.created_at) >= p_from
          AND coalesce(s.sent_at, s.created_at) < p_to
-         AND dlr_status_class(s.status) = 1
+         AND dlr_status_class(s.status) = 1 AND s.expired_by IS NULL
        GROUP BY s.country_code, s.status, s.error_code
     ) t
    WHERE t.rank <= p_top
    ORDER BY 1 NULLS LAST, 2, 6
 $$;
 
-COMMENT ON FUNCTION public.dlr_stats_error_codes(p_from timestamp with time zone, p_to timestamp with time zone, p_top integer) IS 'The p_top most frequent error codes (NULL: none given) per country and failed status (undelivered, rejected, expired) among messages sent in [p_from, p_to): messages with the code, their share of that country and status, and the rank (1 = most frequent).';
+COMMENT ON FUNCTION public.dlr_stats_error_codes(p_from timestamp with time zone, p_to timestamp with time zone, p_top integer) IS 'The p_top most frequent error codes (NULL: none given) per country and failed status (undelivered, rejected, expired; carrier reports only, no policy expiry) among messages sent in [p_from, p_to): messages with the code, their share of that country and status, and the rank (1 = most frequent).';
 
 CREATE FUNCTION public.dlr_stats_latency(p_from timestamp with time zone, p_to timestamp with time zone) RETURNS TABLE(country text, delivered bigint, p50_seconds double precision, p90_seconds double precision, p99_seconds double precision)
     LANGUAGE sql STABLE PARALLEL SAFE

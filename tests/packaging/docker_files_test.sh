@@ -65,6 +65,10 @@ for needed in CMakeLists.txt README.md cmake include src sql config/dlrd.service
               config/dlrd.minimal.yaml config/dlrd.reference.yaml packaging/deb; do
   [ -e "$tmp/context/$needed" ] || fail "the build stage does not COPY $needed"
 done
+# Every file the package installs by name (cpack runs in the build stage).
+for needed in $(sed -n 's/^install(FILES \(.*\) DESTINATION.*/\1/p' "$source/cmake/Packaging.cmake" | tr ' ' '\n' | grep -v '^\$'); do
+  [ -e "$tmp/context/$needed" ] || fail "the build stage does not COPY $needed, which the package installs"
+done
 if command -v cmake >/dev/null; then
   if cmake -S "$tmp/context" -B "$tmp/context-build" -DDLRD_TESTS=OFF -DDLRD_BENCH=OFF >"$tmp/cmake.log" 2>&1; then
     ok "the project configures from the build stage's COPY set alone"

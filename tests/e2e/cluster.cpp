@@ -62,7 +62,17 @@ void private_cluster::pg_ctl(const std::string& args) {
 
 void private_cluster::crash() { pg_ctl("-m immediate -w stop"); }
 
-void private_cluster::promote() { pg_ctl("-w promote"); }
+void private_cluster::promote() {
+  const auto admin = "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/postgres";
+  for (auto until = steady::now() + 60s; steady::now() < until;) {
+    try {
+      if (test::query(admin, "SELECT pg_is_in_recovery()")[0][0].as<bool>()) break;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  pg_ctl("-w promote");
+}
 
 int private_cluster::wal_receiver_pid() const {
   try {

@@ -27,7 +27,9 @@ class private_cluster {
   void start();
   /// A crash as far as the server's memory goes: WAL still in its buffers is lost.
   void crash();
-  /// Ends recovery: a standby becomes a primary on a new timeline.
+  /// Ends recovery: a standby becomes a primary on a new timeline. Waits first until the
+  /// server accepts connections (after a crash restart, a promote signal sent while no
+  /// startup process runs would be lost).
   void promote();
   /// The standby's WAL receiver process, 0 when none runs.
   int wal_receiver_pid() const;

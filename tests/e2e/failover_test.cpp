@@ -79,7 +79,7 @@ failover_run run_failover(const std::string& retain) {
   // On one machine the dead primary's kernel still holds the held-back WAL in its socket
   // buffers and would hand it over once the receiver runs again; across hosts that WAL dies
   // with the primary's host. Killing the receiver drops those buffers the same way (the
-  // standby restarts its processes and replays what it had written).
+  // standby restarts its processes and replays what it had written; promote() waits for it).
   ::kill(receiver, SIGKILL);
   standby->promote();
   std::this_thread::sleep_for(2000ms);  // the writers reconnect to the new primary meanwhile
@@ -91,6 +91,11 @@ failover_run run_failover(const std::string& retain) {
   const auto drain_start = steady::now();
   for (auto until = drain_start + 60s; steady::now() < until;) {
     if (metric_value(d.port(), "dlrd_spool_backlog_records") == 0) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  // And, with a window, the replay done (it is counted when it ends).
+  for (auto until = drain_start + 60s; retain != "0s" && steady::now() < until;) {
+    if (metric_value(d.port(), "dlrd_spool_replays_total") >= 1) break;
     std::this_thread::sleep_for(100ms);
   }
   out.drain_seconds = std::chrono::duration<double>(steady::now() - drain_start).count();

@@ -8,6 +8,8 @@ include(GNUInstallDirs)
 install(FILES config/dlrd.reference.yaml config/dlrd.minimal.yaml README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES packaging/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The topic pages the README links to (docs/<topic>.md, relative to the README).
+install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs FILES_MATCHING PATTERN "*.md")
 # lintian overrides, each with the reason in a comment above it.
 install(FILES packaging/deb/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME dlrd)
 install(DIRECTORY sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dlrd/sql FILES_MATCHING PATTERN "*.sql")

@@ -43,6 +43,7 @@ unit=$(grep -E '^(/usr)?/lib/systemd/system/dlrd\.service$' "$tmp/files" || true
   echo /usr/share/dlrd/grafana/dlrd.dashboard.json
   echo /usr/share/doc/dlrd/dlrd.minimal.yaml
   echo /usr/share/doc/dlrd/dlrd.reference.yaml
+  for f in "$source"/docs/*.md; do echo "/usr/share/doc/dlrd/docs/$(basename "$f")"; done
   for f in "$source"/sql/*.sql; do echo "/usr/share/dlrd/sql/$(basename "$f")"; done
   for f in "$source"/sql/functions/*.sql; do echo "/usr/share/dlrd/sql/functions/$(basename "$f")"; done
 } | sort >"$tmp/expected"

@@ -62,7 +62,7 @@ while read -r _ args; do
 done <"$tmp/copies"
 # What the build and the package read (src's globs, the install rules, the CPack scripts).
 for needed in CMakeLists.txt README.md cmake include src sql config/dlrd.service \
-              config/dlrd.minimal.yaml config/dlrd.reference.yaml packaging/deb; do
+              config/dlrd.minimal.yaml config/dlrd.reference.yaml packaging/deb docs; do
   [ -e "$tmp/context/$needed" ] || fail "the build stage does not COPY $needed"
 done
 # Every file the package installs by name (cpack runs in the build stage).

@@ -29,8 +29,10 @@ std::optional<smpp_receipt> parse_smpp_receipt(std::string_view text) {
     }
     std::size_t start = i + key.size();
     if (key == "text:") break;  // free text runs to the end
-    std::size_t end = text.find(' ', start);
-    if (end == std::string_view::npos) end = text.size();
+    // A value ends at whitespace (receipts sent as text may use tabs or line breaks) or any
+    // other control character, which no field may hold (a JSON string may carry them).
+    std::size_t end = start;
+    while (end < text.size() && static_cast<unsigned char>(text[end]) > 0x20 && text[end] != 0x7f) ++end;
     auto value = std::string(text.substr(start, end - start));
     any = true;
     if (key == "id:") r.id = value;

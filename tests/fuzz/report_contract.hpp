@@ -5,13 +5,17 @@
 #include <dlrd/decode/decode.hpp>
 #include <dlrd/report/codec.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
 namespace dlrd::fuzz {
 
-inline void check(bool ok) {
-  if (!ok) std::abort();
+/// Aborts (a finding) naming the broken promise's line, so a crash log says which one.
+inline void check(bool ok, const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+  if (ok) return;
+  std::fprintf(stderr, "contract broken at %s:%d\n", file, line);
+  std::abort();
 }
 
 inline bool printable(std::string_view s) {

@@ -10,8 +10,11 @@
 namespace dlrd::app {
 namespace {
 
+/// A file of this test's own: ctest runs each test as its own process, several at once.
 std::string write_config(const std::string& name, const std::string& yaml) {
-  auto path = testing::TempDir() + "dlrd_app_config_test_" + name + ".yaml";
+  const auto* test = testing::UnitTest::GetInstance()->current_test_info();
+  auto path = testing::TempDir() + "dlrd_app_config_test_" + test->test_suite_name() + "." + test->name() + "_" +
+              name + ".yaml";
   std::ofstream(path) << yaml;
   return path;
 }

@@ -219,6 +219,17 @@ TEST(text_encoding, a_plain_text_body_is_the_receipt_and_the_query_adds_the_addr
   EXPECT_TRUE(err(builtin("smspm"), post("text/plain", "id:1 stat:DELIVRD")).unsupported);
 }
 
+// Found by fuzz_profiles: a value ended only at a space, so a receipt in a JSON field with
+// "err:0d<TAB>" stored a tab in error_code (a field every decoder promises is printable).
+// Whitespace and control characters end a value.
+TEST(text_encoding, a_receipt_value_ends_at_any_whitespace_or_control_character) {
+  const auto& p = builtin("smpp");
+  auto r = one(p, post("application/json", R"({"short_message":"id:0911897983\tstat:UNDELIV\r\nerr:0d\u0001x text:hi"})"));
+  EXPECT_EQ(r.message_id, "0911897983");
+  EXPECT_EQ(r.canonical, report::status::undelivered);
+  EXPECT_EQ(r.error_code, "0d");
+}
+
 TEST(text_encoding, any_yaml_profile_may_take_plain_receipts) {
   auto p = from_yaml("encodings: [text]\nfields: { message_id: [msgid] }\n");
   auto r = one(p, post("text/plain", "id:ab12 sub:001 dlvrd:000 submit date:2305011200 done date:2305011201 stat:REJECTD err:069"));

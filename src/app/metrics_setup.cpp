@@ -39,6 +39,9 @@ void register_gauges(metrics::registry& reg, spool::journal& journal, const http
              kind::gauge, &spool::stats::backlog_records);
   spool_stat("dlrd_spool_backlog_bytes", "Bytes of the spool's live segments.", kind::gauge,
              &spool::stats::backlog_bytes);
+  spool_stat("dlrd_spool_retained_bytes",
+             "Bytes of spool segments whose records are all committed, kept for a replay after a failover.",
+             kind::gauge, &spool::stats::retained_bytes);
   spool_stat("dlrd_spool_records_appended_total", "Records made durable in the spool.", kind::counter,
              &spool::stats::records_appended);
   spool_stat("dlrd_spool_records_committed_total", "Spooled records committed in PostgreSQL.", kind::counter,

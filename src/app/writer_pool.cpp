@@ -88,9 +88,6 @@ writer_pool::writer_pool(spool::journal& journal, store::database_config db, sto
                         metrics::kind::counter, [this] { return static_cast<double>(replays_.load()); });
   metrics->add_callback("dlrd_spool_replayed_records_total", "Records written again by those replays.",
                         metrics::kind::counter, [this] { return static_cast<double>(replayed_records_.load()); });
-  metrics->add_callback("dlrd_spool_retained_bytes",
-                        "Bytes of spool segments whose records are all committed, kept for a replay after a failover.",
-                        metrics::kind::gauge, [this] { return static_cast<double>(journal_.snapshot().retained_bytes); });
   metrics->add_callback("dlrd_db_errors_total", "Failed PostgreSQL write attempts (each is retried).",
                         metrics::kind::counter, [this] { return static_cast<double>(counters().errors); });
   metrics->add_callback("dlrd_db_reconnects_total", "PostgreSQL connections reopened after a writer's first.",
@@ -217,7 +214,7 @@ std::vector<report::ingest_record> writer_pool::decode(const std::vector<spool::
 }
 
 writer_pool::primary_check writer_pool::check_primary(std::size_t index) {
-  const auto server = writers_[index]->server();
+  const auto& server = writers_[index]->server();
   std::lock_guard lock(primary_mutex_);
   if (server.identity == primary_) return primary_check::same;
   if (primary_.empty()) {

@@ -223,7 +223,6 @@ struct writer::impl {
       }
       conn = std::move(c);
       conn_id = ++connections_opened;
-      server.connection = conn_id;
       server.opened_at = std::chrono::steady_clock::now();
     }
     return *conn;
@@ -429,7 +428,7 @@ wal_position writer::flushed(bool force) {
 
 bool writer::connected() const { return impl_->connected; }
 
-server_id writer::server() const { return impl_->server; }
+const server_id& writer::server() const { return impl_->server; }
 
 void writer::disconnect() { impl_->conn.reset(); }
 

@@ -42,7 +42,6 @@ struct server_id {
   /// "system <identifier> timeline <n>": differs after a failover (a promoted standby has a new
   /// timeline) or a switch to another cluster; "" before the first connection.
   std::string identity;
-  std::uint64_t connection = 0;  ///< which of the writer's connections (1 = its first)
   std::chrono::steady_clock::time_point opened_at{};
 };
 
@@ -78,8 +77,9 @@ class writer {
 
   /// True after the last attempt reached the database.
   bool connected() const;
-  /// The server the current (or last) connection reached.
-  server_id server() const;
+  /// The server the current (or last) connection reached. Only the writer's own thread may
+  /// call it (the connection is reopened on that thread).
+  const server_id& server() const;
   /// Closes the connection; the next write opens a new one (which reaches the current primary).
   void disconnect();
   /// The last connection or query error, for /readyz and logs; empty when healthy.

@@ -224,8 +224,7 @@ background_loop::clock::time_point rule_runner::round(rule_evaluator& evaluator,
   }
   loop_.with_lock([this] { ++rounds_; });
   // Not leading: try the lock again soon, so a dead leader's rules are taken over in seconds.
-  if (!was_leader) interval = std::min<std::chrono::milliseconds>(interval, store::leader_probe);
-  return background_loop::clock::now() + interval;
+  return background_loop::clock::now() + store::next_run_after(interval, was_leader);
 }
 
 }  // namespace dlrd::alert

@@ -16,12 +16,6 @@ namespace dlrd::status {
 
 namespace {
 
-/// A job's next run: its interval while this instance leads; else soon enough to take over
-/// from a leader that died (store::leader_probe).
-std::chrono::milliseconds not_leading_soon(std::chrono::milliseconds interval, bool leading) {
-  return leading ? interval : std::min<std::chrono::milliseconds>(interval, store::leader_probe);
-}
-
 using std::chrono::milliseconds;
 
 store::pending_filter filter_of(const expiry_rule& rule) {
@@ -178,7 +172,7 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
       note_leader(false);
       spdlog::warn("expiry: run failed: {}; retrying at the next interval", e.what());
     }
-    next.expiry = clock::now() + not_leading_soon(expiry.interval, next.was_leader);
+    next.expiry = clock::now() + store::next_run_after(expiry.interval, next.was_leader);
   }
   // Retention also makes dlr_events' partitions ahead, so it runs even when nothing expires.
   if (now >= next.retention) {
@@ -203,7 +197,8 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
       note_leader(false);
       spdlog::warn("retention: run failed: {}; retrying at the next interval", e.what());
     }
-    next.retention = std::min(next.retention, clock::now() + not_leading_soon(retention.interval, next.was_leader));
+    const auto probe = clock::now() + store::next_run_after(retention.interval, next.was_leader);
+    next.retention = std::min(next.retention, probe);
   }
   auto until = clock::now() + std::chrono::minutes(1);
   if (expiry_on) until = std::min(until, next.expiry);

@@ -4,6 +4,7 @@
 
 #include <dlrd/store/connection.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,12 @@ namespace dlrd::store {
 /// interval (a 1 h retention job included): when the leader dies, another instance takes the
 /// job within about this long, and runs it at once.
 inline constexpr std::chrono::seconds leader_probe{5};
+
+/// When a leader job runs next: after its interval while this instance leads; else within
+/// leader_probe, to take over from a leader that died.
+inline std::chrono::milliseconds next_run_after(std::chrono::milliseconds interval, bool leading) {
+  return leading ? interval : std::min<std::chrono::milliseconds>(interval, leader_probe);
+}
 
 class leader_session {
  public:

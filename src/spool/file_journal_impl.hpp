@@ -24,6 +24,14 @@ struct unit {
   std::uint64_t bytes = 0;  // encoded
 };
 
+/// How putting one group on disk went.
+struct group_write {
+  std::error_code ec;
+  const char* op = "";      // the call that failed
+  std::uint64_t offset = 0; // where the group starts in the active segment
+  bool synced = false;      // an fdatasync was attempted
+};
+
 /// A segment file. States: active (the appender writes to it), sealed (full,
 /// abandoned after an I/O error, or recovered), deleted (every record committed).
 struct segment {
@@ -97,10 +105,17 @@ class file_journal final : public journal {
   void publish(std::vector<unit>& group, std::uint64_t first, std::uint64_t count, std::uint64_t payload_bytes,
                std::uint64_t offset, clock::time_point now);
 
+  /// Puts a group's bytes in the active segment (opening one when needed) and syncs them.
+  group_write write_synced(const std::string& buffer, std::uint64_t first);
+
   /// Creates a segment and makes its directory entry durable before anything in it is acked.
   std::error_code open_segment(std::uint64_t first, const char*& op);
 
-  /// Stops writing to the active segment; the next group opens a new one.
+  /// Zeroes the active segment from `end` a step ahead of the writes (see segment_io.cpp).
+  std::error_code zero_ahead(std::uint64_t end);
+
+  /// Stops writing to the active segment, cut back to its durable bytes; the next group
+  /// opens a new one.
   void seal_active();
 
   /// Every record <= the result is committed, failed, or was committed before the start.
@@ -177,6 +192,7 @@ class file_journal final : public journal {
   // Owned by the appender thread.
   int active_fd_ = -1;
   std::uint64_t active_key_ = 0;
+  std::uint64_t active_zeroed_ = 0;  // the active segment's bytes written (records or zeros)
   std::thread appender_;
 };
 

@@ -58,6 +58,10 @@ std::uint32_t record_crc(std::uint64_t seq, std::uint32_t length, std::string_vi
 
 constexpr std::uint32_t checkpoint_magic = 0x4b434c44;  // "DLCK"
 
+bool zero_filled(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '\0'; });
+}
+
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -145,7 +149,7 @@ std::size_t find_record(std::string_view bytes, std::size_t from, const seq_wind
 }
 
 segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::uint64_t after,
-                          std::vector<frame_ref>* kept) {
+                          std::vector<frame_ref>* kept, bool active) {
   segment_scan s;
   std::vector<frame_ref> frames;  // in file order
   seq_window w;
@@ -153,12 +157,17 @@ segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::
   w.origin_seq = first_seq - 1;
   w.base_seq = first_seq - 1;
   std::size_t offset = 0;
+  std::size_t data_end = bytes.size();
   while (offset < bytes.size()) {
     // A record right where the previous one ended is taken on its checksum alone (a segment
     // that recovery rewrote has seq gaps where damage was); past damage, the window applies.
     decoded_record r;
     std::size_t at = offset;
     if (decode_frame(bytes.substr(offset), r) != problem_kind::none || r.seq < w.min || r.seq > w.max) {
+      if (active && bytes.size() % zero_align == 0 && zero_filled(bytes.substr(offset))) {
+        data_end = offset;
+        break;
+      }
       at = find_record(bytes, offset + 1, w, r);
     }
     if (at == std::string_view::npos) break;
@@ -169,6 +178,8 @@ segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::
       w.base_end = offset;
     }
   }
+  bytes = bytes.substr(0, data_end);
+  s.end = data_end;
 
   // Two valid records with one seq (a duplicated block, or a record inside another's
   // payload found past damage): the later one is kept, the earlier becomes a bad region.
@@ -220,10 +231,17 @@ segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::
       why = r.size <= rest.size() ? "duplicate or misplaced record seq " + std::to_string(r.seq)
                                   : "record sequence out of order";
     }
-    bool zeros = std::all_of(rest.begin(), rest.end(), [](char c) { return c == '\0'; });
-    if (to == bytes.size() && (p == problem_kind::torn || zeros)) g.kind = problem_kind::torn;
+    bool zeros = zero_filled(rest);
+    // A write interrupted in a segment zeroed ahead: the start of a record, then zeros. (A
+    // whole record with a bad checksum whose payload ends in zeros reads the same.)
+    auto written = zeros ? rest : rest.substr(0, rest.find_last_not_of('\0') + 1);
+    bool cut_by_zeros = p != problem_kind::torn && written.size() < rest.size() &&
+                        decode_frame(written, r) == problem_kind::torn;
+    if (to == bytes.size() && (p == problem_kind::torn || zeros || cut_by_zeros)) g.kind = problem_kind::torn;
     if (zeros) why = "zeroed bytes";
-    g.reason = why + " at offset " + std::to_string(from) + " (" + std::to_string(g.bytes) + " bytes)";
+    if (cut_by_zeros) why = "record cut short";
+    g.reason = why + " at offset " + std::to_string(from) + " (" + std::to_string(written.size()) + " bytes" +
+               (cut_by_zeros ? ", then zeros)" : ")");
     s.bad_bytes += g.bytes;
     s.regions.push_back(std::move(g));
   };
@@ -321,6 +339,10 @@ spool_scan scan_spool(file_ops& ops, const std::string& dir) {
       out.rewrite_files.push_back(name);
     }
   }
+  std::string newest;
+  for (const auto& name : names) {
+    if (parse_segment_name(name)) newest = name;
+  }
   std::uint64_t previous_last = 0;
   for (const auto& name : names) {
     auto first = parse_segment_name(name);
@@ -333,7 +355,7 @@ spool_scan scan_spool(file_ops& ops, const std::string& dir) {
     std::string bytes;
     check(ops.read(path, 0, seg.file_bytes, bytes), "cannot read " + path);
     seg.file_bytes = bytes.size();
-    seg.scan = scan_segment(bytes, *first, out.checkpoint.value_or(0));
+    seg.scan = scan_segment(bytes, *first, out.checkpoint.value_or(0), nullptr, name == newest);
     if (*first <= previous_last) {
       seg.overlaps = true;
       seg.scan = segment_scan{};

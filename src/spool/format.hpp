@@ -20,6 +20,8 @@ inline constexpr const char* checkpoint_name = "checkpoint";
 inline constexpr const char* checkpoint_temp_name = "checkpoint.tmp";
 /// Suffix of the clean copy recovery writes before renaming it over a damaged segment.
 inline constexpr const char* rewrite_suffix = ".rewrite";
+/// The journal zeroes its active segment ahead of the records up to a multiple of this.
+inline constexpr std::uint64_t zero_align = 4096;
 
 std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) noexcept;
 
@@ -84,6 +86,10 @@ struct frame_ref {
 };
 
 struct segment_scan {
+  /// Where the data ends: the segment's size, less the zeros the journal wrote ahead of its
+  /// records when the segment was its active one (see scan_segment). They are no damage,
+  /// and nothing else in this scan covers them.
+  std::uint64_t end = 0;
   std::uint64_t good_bytes = 0;         ///< length of the valid prefix (before the first bad region)
   std::uint64_t records = 0;            ///< valid records, anywhere in the segment
   std::uint64_t first_seq = 0;          ///< of valid records; 0 when none
@@ -102,9 +108,12 @@ struct segment_scan {
 /// Validates every record of one segment whose first record should carry `first_seq`,
 /// resynchronising past damage so that valid records after a bad one are still found.
 /// Two valid records with one seq keep the later one. With `kept`, also lists the valid
-/// records in seq order.
+/// records in seq order. In the `active` segment (the newest: the one the journal wrote
+/// last), zeros from a record boundary to an end at a multiple of zero_align are its clean
+/// end; anywhere else zeros are damage (a sealed segment is cut back to its records before
+/// a newer one is created).
 segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::uint64_t after,
-                          std::vector<frame_ref>* kept = nullptr);
+                          std::vector<frame_ref>* kept = nullptr, bool active = false);
 
 /// "<first_seq as 20 digits>.seg"
 std::string segment_name(std::uint64_t first_seq);

@@ -19,7 +19,7 @@ class posix_ops final : public file_ops {
  public:
   std::error_code open(const std::string& path, open_mode mode, int& fd) override {
     int flags = O_WRONLY | O_CLOEXEC | O_CREAT;
-    flags |= mode == open_mode::create_new ? (O_EXCL | O_APPEND) : O_TRUNC;
+    flags |= mode == open_mode::create_new ? O_EXCL : O_TRUNC;
     do {
       fd = ::open(path.c_str(), flags, 0640);
     } while (fd < 0 && errno == EINTR);
@@ -35,6 +35,21 @@ class posix_ops final : public file_ops {
         return last_error();
       }
       p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return {};
+  }
+
+  std::error_code write_at(int fd, std::uint64_t offset, const void* data, std::size_t n) override {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return last_error();
+      }
+      p += w;
+      offset += static_cast<std::uint64_t>(w);
       n -= static_cast<std::size_t>(w);
     }
     return {};

@@ -183,6 +183,11 @@ recovered_spool recover_spool(file_ops& ops, const std::string& dir, recovery_re
   for (std::size_t i = 0; i < scan.segments.size(); ++i) {
     auto& seg = scan.segments[i];
     auto path = join_path(dir, seg.name);
+    if (seg.scan.end < seg.file_bytes) {
+      // The zeros the journal wrote ahead of its records (or what is left of them) go.
+      check(ops.truncate(path, seg.scan.end), "cannot truncate " + path);
+      seg.file_bytes = seg.scan.end;
+    }
     if (seg.scan.problem != problem_kind::none) {
       bool newest = i + 1 == scan.segments.size();
       auto repaired = repair(ops, dir, seg, newest, report);

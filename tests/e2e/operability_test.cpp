@@ -418,7 +418,23 @@ TEST(operability, ready_comes_after_recovery_of_a_prepared_spool_and_the_wait_sh
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".seg") == 0) last_segment = std::max(last_segment, name);
   }
   ASSERT_FALSE(last_segment.empty());
-  std::ofstream(dir.path() + "/spool/" + last_segment, std::ios::app) << std::string("\x01\x02\x03\x04\x05", 5);
+  {
+    // The segment was zeroed ahead of its records: the torn bytes go where the records end
+    // (each is a 20-byte header starting "DLR1", its payload length next, then the payload).
+    auto path = dir.path() + "/spool/" + last_segment;
+    std::stringstream content;
+    content << std::ifstream(path, std::ios::binary).rdbuf();
+    auto bytes = content.str();
+    std::size_t end = 0;
+    while (end + 20 <= bytes.size() && bytes.compare(end, 4, "DLR1") == 0) {
+      std::uint32_t length = 0;
+      for (int i = 3; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[end + 4 + i]);
+      end += 20 + length;
+    }
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(end));
+    f.write("\x01\x02\x03\x04\x05", 5);
+  }
 
   // Writers stay blocked after the restart too, so the records wait in the spool.
   pqxx::connection locker(db.url());
@@ -430,7 +446,7 @@ TEST(operability, ready_comes_after_recovery_of_a_prepared_spool_and_the_wait_sh
   start_notified(d, sock, 2000ms);
   ASSERT_TRUE(sock.wait_for("READY=1", 20s)) << d.log();
   // By READY the spool was recovered: the torn tail is cut, and the records are replaying.
-  EXPECT_NE(d.log().find("(5 bytes); truncated"), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("(5 bytes, then zeros); truncated"), std::string::npos) << d.log();
   client c(d.port());
   auto m1 = c.get("/metrics").body;
   EXPECT_EQ(sample(m1, "dlrd_spool_backlog_records"), n) << m1;

@@ -12,7 +12,7 @@ namespace dlrd::spool {
 
 /// How `file_ops::open` opens a file for writing.
 enum class open_mode : std::uint8_t {
-  create_new,          ///< O_CREAT|O_EXCL|O_WRONLY|O_APPEND: fails if the file exists
+  create_new,          ///< O_CREAT|O_EXCL|O_WRONLY: fails if the file exists
   create_or_truncate,  ///< O_CREAT|O_TRUNC|O_WRONLY
 };
 
@@ -28,8 +28,12 @@ class file_ops {
 
   /// Opens `path` for writing; on success `fd` is a handle for write/sync/close.
   virtual std::error_code open(const std::string& path, open_mode mode, int& fd) = 0;
-  /// Writes all `n` bytes at the end of the file, or fails (possibly after writing part).
+  /// Writes all `n` bytes at the file's position (its end, for a file only `write` wrote),
+  /// or fails (possibly after writing part).
   virtual std::error_code write(int fd, const void* data, std::size_t n) = 0;
+  /// pwrite(2): writes all `n` bytes at `offset`, over what is there or past the end, or
+  /// fails (possibly after writing part).
+  virtual std::error_code write_at(int fd, std::uint64_t offset, const void* data, std::size_t n) = 0;
   /// fdatasync(2): the data written so far (and the size) is durable.
   virtual std::error_code sync_data(int fd) = 0;
   /// fsync(2): data and metadata are durable; used for newly created files.

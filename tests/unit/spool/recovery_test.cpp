@@ -89,6 +89,54 @@ TEST(spool_recovery, any_bit_flipped_in_the_last_record_header_loses_only_that_r
   }
 }
 
+TEST(spool_recovery, the_active_segment_is_zeroed_ahead_of_its_records_and_cut_back_when_sealed) {
+  temp_dir dir;
+  auto config = test_config(dir.path());
+  recovery_report report;
+  auto j = open_file_journal(config, report);
+  ASSERT_EQ(append_wait(*j, {three[0]}), append_result::durable);
+  auto segs = segment_files(dir.path());
+  ASSERT_EQ(segs.size(), 1u);
+  // A group's fdatasync then overwrites bytes already written: no size change to journal.
+  auto bytes = read_file(dir / segs[0]);
+  std::size_t record = 20 + three[0].size();
+  EXPECT_EQ(bytes.size(), config.segment_bytes);
+  EXPECT_EQ(bytes.find_first_not_of('\0', record), std::string::npos);
+  j.reset();
+  EXPECT_EQ(std::filesystem::file_size(dir / segs[0]), record);
+}
+
+TEST(spool_recovery, a_zeroed_segment_killed_mid_write_loses_only_the_unsynced_record_and_sets_nothing_aside) {
+  quiet_log quiet;
+  std::string name;
+  auto bytes = three_record_segment(name);
+  std::size_t last_offset = bytes.size() - (20 + three[2].size());
+  const std::size_t zeroed = 4096;  // test_config's segment_bytes: the whole segment is zeroed ahead
+  // Cut at the record boundary, in the header, in the payload, and after the whole record.
+  for (std::size_t cut : {last_offset, last_offset + 1, last_offset + 12, last_offset + 19, last_offset + 20,
+                          last_offset + 27, bytes.size() - 1, bytes.size()}) {
+    SCOPED_TRACE("cut at " + std::to_string(cut));
+    temp_dir dir;
+    auto written = bytes.substr(0, cut);
+    write_file(dir / name, written + std::string(zeroed - written.size(), '\0'));
+    recovery_report report;
+    auto j = open_file_journal(test_config(dir.path()), report);
+    bool whole = cut == bytes.size();
+    EXPECT_EQ(report.torn_tails_truncated, whole || cut == last_offset ? 0u : 1u);
+    EXPECT_EQ(report.corrupt_segments_quarantined, 0u);
+    EXPECT_EQ(report.records, whole ? 3u : 2u);
+    EXPECT_EQ(std::filesystem::file_size(dir / name), whole ? bytes.size() : last_offset);
+    EXPECT_EQ(segment_files(dir.path()).size(), 1u);
+    for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+      EXPECT_EQ(e.path().string().find(".corrupt"), std::string::npos) << e.path();
+    }
+    auto got = take_all(*j, false, 10ms);
+    EXPECT_EQ(got.size(), whole ? 3u : 2u);
+    EXPECT_EQ(append_wait(*j, {"after"}), append_result::durable);
+    EXPECT_EQ(take_all(*j, false, 10ms).at(0).seq, whole ? 4u : 3u);
+  }
+}
+
 TEST(spool_recovery, a_corrupt_record_in_a_middle_segment_is_quarantined_and_later_segments_still_replay) {
   quiet_log quiet;
   temp_dir dir;

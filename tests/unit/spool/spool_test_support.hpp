@@ -64,14 +64,18 @@ class sim_fs final : public file_ops {
   std::uint64_t mutations() const { std::lock_guard l(m_); return mutations_; }
   bool frozen() const { std::lock_guard l(m_); return freeze_at_ != 0 && mutations_ >= freeze_at_; }
 
-  /// Power loss: only durable state survives, plus a random prefix of unsynced appends
-  /// and a random choice for each directory entry changed since the last directory sync.
+  /// Power loss: only durable state survives, plus a random prefix of the unsynced bytes
+  /// (appended, or written over durable ones) and a random choice for each directory entry
+  /// changed since the last directory sync.
   void crash(std::mt19937_64& rng) {
     std::lock_guard l(m_);
     for (auto& [id, f] : files_) {
-      if (f.data.compare(0, f.durable.size(), f.durable) == 0 && f.data.size() > f.durable.size() && rng() % 2) {
-        auto extra = rng() % (f.data.size() - f.durable.size() + 1);
-        f.data.resize(f.durable.size() + extra);
+      auto same = std::mismatch(f.data.begin(), f.data.begin() + std::min(f.data.size(), f.durable.size()),
+                                f.durable.begin()).first - f.data.begin();
+      auto from = static_cast<std::size_t>(same);
+      if (f.data.size() >= f.durable.size() && f.data.size() > from && rng() % 2) {
+        auto cut = from + rng() % (f.data.size() - from + 1);
+        f.data = f.data.substr(0, cut) + (cut < f.durable.size() ? f.durable.substr(cut) : std::string());
       } else {
         f.data = f.durable;
       }
@@ -141,6 +145,18 @@ class sim_fs final : public file_ops {
     }
     f.data.append(static_cast<const char*>(data), n);
     return {};
+  }
+  std::error_code write_at(int fd, std::uint64_t offset, const void* data, std::size_t n) override {
+    std::lock_guard l(m_);
+    ++writes_;
+    if (auto ec = mutate()) return ec;
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) return err(EBADF);
+    auto& f = files_[it->second];
+    if (fail_write_at_ != 0 && writes_ == fail_write_at_) n /= 2;  // a failed write may leave part behind
+    if (f.data.size() < offset + n) f.data.resize(offset + n);
+    f.data.replace(offset, n, static_cast<const char*>(data), n);
+    return fail_write_at_ != 0 && writes_ == fail_write_at_ ? err(EIO) : std::error_code{};
   }
   std::error_code sync_data(int fd) override { return sync_fd(fd, true); }
   std::error_code sync_file(int fd) override { return sync_fd(fd, false); }

@@ -301,17 +301,31 @@ class report_reader {
     return fail(name, name + " " + quote(s) + " matches none of the formats " + formats);
   }
 
+  /// Keeps a zone-less carrier time's text for history, whether or not it becomes the event
+  /// time. One that is no short printable text is left out: a field dlrd may not read is never
+  /// a reason to refuse the report.
+  void keep_carrier_time(report::delivery_report& r, const json* v) {
+    std::string s;
+    if (v && v->is_string()) s = std::string(trim(v->get_ref<const std::string&>()));
+    else if (v && v->is_number_integer()) s = integer_text(*v);
+    else if (!v && receipt_) s = receipt_->done_date;
+    if (s.empty() || s.size() > max_field_bytes || has_control(s) || !valid_utf8(s)) return;
+    r.carrier_time = std::move(s);
+  }
+
   bool timestamp(report::delivery_report& r) {
     std::string name;
     // A zone-less carrier time is an instant only when the profile names its zone.
-    const json* v = p_.zone_named ? find(p_.carrier_time, name) : nullptr;
+    const json* carrier = find(p_.carrier_time, name);
+    keep_carrier_time(r, carrier);
+    const json* v = p_.zone_named ? carrier : nullptr;
     if (!v) v = find(p_.timestamp, name);
     if (v) {
       if (!parse_time(*v, name, r.event_at)) return false;
       r.event_time_from_gateway = true;
       return true;
     }
-    if (receipt_ && !receipt_->done_date.empty()) {
+    if (p_.zone_named && receipt_ && !receipt_->done_date.empty()) {
       auto t = parse_time_with(receipt_->done_date.size() == 12 ? "%y%m%d%H%M%S" : "%y%m%d%H%M",
                                receipt_->done_date, p_.zone);
       if (t) {

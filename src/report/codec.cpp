@@ -1,5 +1,8 @@
 // Binary record encoding: a version byte, a kind byte, then fields in a fixed order.
 // Strings are varint-length-prefixed; optionals carry a presence byte.
+// Version 2 appends the carrier time. A report without one is still written as version 1, byte
+// for byte as before, so a spool written by this build stays readable by the previous one unless
+// it holds carrier times.
 #include <dlrd/report/codec.hpp>
 
 #include <cstring>
@@ -7,7 +10,8 @@
 namespace dlrd::report {
 namespace {
 
-constexpr std::uint8_t format_version = 1;
+constexpr std::uint8_t format_v1 = 1;
+constexpr std::uint8_t format_v2 = 2;
 constexpr std::uint8_t kind_report = 1;
 constexpr std::uint8_t kind_quarantine = 2;
 constexpr std::uint64_t max_string = 16u << 20;
@@ -78,8 +82,9 @@ struct reader {
 }  // namespace
 
 void encode(const ingest_record& record, std::string& out) {
-  out.push_back(static_cast<char>(format_version));
-  if (const auto* r = std::get_if<delivery_report>(&record)) {
+  const auto* r = std::get_if<delivery_report>(&record);
+  out.push_back(static_cast<char>(r && r->carrier_time ? format_v2 : format_v1));
+  if (r) {
     out.push_back(static_cast<char>(kind_report));
     put_str(out, r->message_id);
     out.push_back(static_cast<char>(r->canonical));
@@ -94,6 +99,7 @@ void encode(const ingest_record& record, std::string& out) {
     out.push_back(r->parts ? 1 : 0);
     if (r->parts) put_i64(out, *r->parts);
     put_opt(out, r->cost);
+    if (r->carrier_time) put_str(out, *r->carrier_time);
   } else {
     const auto& q = std::get<quarantined_payload>(record);
     out.push_back(static_cast<char>(kind_quarantine));
@@ -114,7 +120,8 @@ std::string encode(const ingest_record& record) {
 
 std::optional<ingest_record> decode(std::string_view bytes) {
   reader rd{bytes};
-  if (rd.byte() != format_version || !rd.ok) return std::nullopt;
+  const auto version = rd.byte();
+  if (!rd.ok || (version != format_v1 && version != format_v2)) return std::nullopt;
   auto kind = rd.byte();
   if (!rd.ok) return std::nullopt;
   if (kind == kind_report) {
@@ -137,10 +144,11 @@ std::optional<ingest_record> decode(std::string_view bytes) {
       r.parts = static_cast<std::int32_t>(p);
     }
     r.cost = rd.opt();
+    if (version == format_v2) r.carrier_time = rd.str();
     if (!rd.ok || !rd.in.empty()) return std::nullopt;
     return r;
   }
-  if (kind == kind_quarantine) {
+  if (kind == kind_quarantine && version == format_v1) {  // version 2 changed reports only
     quarantined_payload q;
     q.provider = rd.str();
     q.reason = rd.str();

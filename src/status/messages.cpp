@@ -54,6 +54,7 @@ nlohmann::ordered_json to_json(const message_state& m) {
     e["received_at"] = or_null(h.received_at);
     e["provider"] = or_null(h.provider);
     e["error_code"] = or_null(h.error_code);
+    e["carrier_time"] = or_null(h.carrier_time);
     history.push_back(std::move(e));
   }
   j["history"] = std::move(history);

@@ -63,6 +63,7 @@ void append_report_json(std::string& out, const report::delivery_report& r) {
   }
   // A "cost" of 10,000 or more is no SMS price; left out (NULL) so the table never refuses the report.
   if (r.cost && report::fits_cost_eur(*r.cost)) append_field(out, "cost", *r.cost);
+  append_optional(out, "carrier_time", r.carrier_time);
   out.push_back('}');
 }
 

@@ -69,7 +69,7 @@ message_states read_states(pqxx::transaction_base& tx, const std::vector<std::st
   if (out.empty() || history_limit == 0) return out;
   auto history = tx.exec_params(
       "SELECT h.message_id, h.status, h.raw_status, " DLRD_UTC("h.event_at") ", " DLRD_UTC("h.received_at") ", "
-      "h.provider, h.error_code FROM unnest($1::text[]) AS i(id) CROSS JOIN LATERAL ("
+      "h.provider, h.error_code, h.carrier_time FROM unnest($1::text[]) AS i(id) CROSS JOIN LATERAL ("
       "  SELECT e.* FROM dlr_events e WHERE e.message_id = i.id ORDER BY e.event_at DESC, e.id DESC LIMIT $2"
       ") h ORDER BY h.message_id, h.event_at, h.id",
       array, static_cast<std::int64_t>(history_limit));
@@ -77,7 +77,7 @@ message_states read_states(pqxx::transaction_base& tx, const std::vector<std::st
     auto it = out.find(row[0].as<std::string>());
     if (it == out.end()) continue;
     it->second.history.push_back(history_entry{row[1].as<std::string>(), text(row[2]), text(row[3]), text(row[4]),
-                                               text(row[5]), text(row[6])});
+                                               text(row[5]), text(row[6]), text(row[7])});
   }
   return out;
 }

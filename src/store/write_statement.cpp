@@ -13,10 +13,10 @@ constexpr std::array<batch_column, 11> winners{{
     {"error_code", "text"}, {"parts", "int"}, {"cost", "numeric"},
 }};
 
-constexpr std::array<batch_column, 11> events{{
+constexpr std::array<batch_column, 12> events{{
     {"message_id", "text"}, {"status", "text"}, {"raw_status", "text"}, {"event_at", "timestamptz"},
     {"from_gateway", "boolean"}, {"received_at", "timestamptz"}, {"provider", "text"}, {"recipient", "text"},
-    {"error_code", "text"}, {"parts", "int"}, {"cost", "numeric"},
+    {"error_code", "text"}, {"parts", "int"}, {"cost", "numeric"}, {"carrier_time", "text"},
 }};
 
 constexpr std::array<batch_column, 6> quarantine{{
@@ -43,9 +43,9 @@ w AS MATERIALIZED (
 ),
 ev AS (
   INSERT INTO dlr_events (message_id, status, raw_status, event_at, event_time_from_gateway,
-                          received_at, provider, recipient, error_code, parts, cost)
+                          received_at, provider, recipient, error_code, parts, cost, carrier_time)
   SELECT e.message_id, e.status, e.raw_status, e.event_at, e.from_gateway,
-         e.received_at, e.provider, e.recipient, e.error_code, e.parts, e.cost
+         e.received_at, e.provider, e.recipient, e.error_code, e.parts, e.cost, e.carrier_time
     FROM @EVENTS@
   ON CONFLICT (message_id, status, event_at, provider) DO NOTHING
   RETURNING 1

@@ -172,7 +172,8 @@ TEST_F(profiles_e2e, every_documented_callback_is_answered_as_its_gateway_expect
       EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events WHERE message_id = " + id + " AND status = " +
                                      quoted(r.status) + " AND raw_status = " + quoted(r.raw_status) +
                                      " AND provider = " + quoted(c.profile) + " AND recipient " + is(r.recipient) +
-                                     " AND error_code " + is(r.error_code) + " AND " + when),
+                                     " AND error_code " + is(r.error_code) + " AND carrier_time " +
+                                     is(r.carrier_time) + " AND " + when),
                 1);
       if (r.status == "delivered" && r.event_at) {
         EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs WHERE message_id = " + id +
@@ -319,6 +320,7 @@ constexpr std::string_view acmetel_yaml = R"(profiles:
   smsc_hex:
     extends: smpp
     id_match: decimal_to_hex_upper
+    timezone: UTC              # the receipt's done date is the SMSC's clock, in UTC here
 webhooks:
   - profile: acmetel
     path: /dlr/acmetel
@@ -381,6 +383,7 @@ TEST_F(operator_profile_e2e, a_decimal_receipt_id_converges_on_the_send_logged_w
                   "SELECT count(*) FROM sms_logs WHERE message_id = '33E95179' AND status = 'delivered' AND "
                   "to_number = '+4915112345678' AND delivered_at = '2026-03-01T10:02:00Z'"),
             1);
+  EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM dlr_events WHERE carrier_time = '2603011002'"), 1);
   EXPECT_EQ(count(db_.url(), "SELECT count(*) FROM sms_logs"), 1);
 }
 

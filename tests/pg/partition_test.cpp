@@ -157,7 +157,9 @@ TEST_F(partition_migration_test, the_migration_from_the_unpartitioned_table_keep
                "('old', 'delivered', date_trunc('day', now(), 'UTC') - interval '40 days' + interval '9 s', 'smspm'), "
                "('now', 'delivered', date_trunc('day', now(), 'UTC') + interval '1 ms', 'smspm'), "
                "('ahead', 'delivered', date_trunc('day', now(), 'UTC') + interval '2 days 1 ms', 'smspm')");
-  const std::string rows = "SELECT md5(string_agg(e::text, '|' ORDER BY id)) FROM dlr_events e";
+  // Columns added by later migrations (sql/0016's carrier_time) are left out of the comparison.
+  const std::string rows =
+      "SELECT md5(string_agg((to_jsonb(e) - 'carrier_time')::text, '|' ORDER BY id)) FROM dlr_events e";
   const auto before_rows = query(url(), rows)[0][0].as<std::string>();
 
   dlrd::store::migrate(url());

@@ -273,9 +273,12 @@ CREATE TABLE public.dlr_events (
     error_code text,
     parts integer,
     cost numeric(12,5),
-    stored_at timestamp with time zone DEFAULT now() NOT NULL
+    stored_at timestamp with time zone DEFAULT now() NOT NULL,
+    carrier_time text
 )
 PARTITION BY RANGE (event_at);
+
+COMMENT ON COLUMN public.dlr_events.carrier_time IS 'The gateway''s zone-less carrier time as it wrote it (e.g. Vonage scts "2001011400"); the event time only when the profile names the zone (timezone:). NULL when the report carried none.';
 
 CREATE SEQUENCE public.dlr_events_id_seq
     START WITH 1
@@ -299,7 +302,8 @@ CREATE TABLE public.dlr_events_default (
     error_code text,
     parts integer,
     cost numeric(12,5),
-    stored_at timestamp with time zone DEFAULT now() NOT NULL
+    stored_at timestamp with time zone DEFAULT now() NOT NULL,
+    carrier_time text
 );
 
 CREATE TABLE public.dlr_message_parts (

@@ -51,6 +51,9 @@ struct delivery_report {
   std::optional<std::string> error_code;
   std::optional<std::int32_t> parts;
   std::optional<std::string> cost;        ///< decimal text as sent, e.g. "0.0450"
+  /// A zone-less carrier time as the gateway wrote it (Vonage's scts, Twilio's RawDlrDoneDate,
+  /// an SMPP receipt's done date), kept verbatim in history whether or not it became event_at.
+  std::optional<std::string> carrier_time;
 
   bool operator==(const delivery_report&) const = default;
 };

@@ -16,6 +16,7 @@ namespace dlrd::store {
 struct history_entry {
   std::string status;
   std::optional<std::string> raw_status, event_at, received_at, provider, error_code;
+  std::optional<std::string> carrier_time;  ///< the gateway's zone-less carrier time, verbatim (sql/0016)
 };
 
 /// One sms_logs row and its newest reports (oldest first).

@@ -38,6 +38,7 @@ void expect_report(const report::delivery_report& r, const test::expected_report
   EXPECT_EQ(r.error_code, e.error_code);
   EXPECT_EQ(r.cost, e.cost);
   EXPECT_EQ(r.parts, e.parts ? std::optional<std::int32_t>(*e.parts) : std::nullopt);
+  EXPECT_EQ(r.carrier_time, e.carrier_time);
   if (e.event_at) {
     EXPECT_EQ(report::format_timestamp(r.event_at), report::format_timestamp(*report::parse_timestamp(*e.event_at)));
     EXPECT_TRUE(r.event_time_from_gateway);
@@ -252,6 +253,10 @@ TEST(event_time, a_zone_less_carrier_time_is_read_only_when_the_profile_names_it
                                           "MessageSid=SM9&MessageStatus=delivered&RawDlrDoneDate=2302141213"));
   EXPECT_EQ(bare.event_at, received);
   EXPECT_FALSE(bare.event_time_from_gateway);
+  // Used or not, the carrier's own text is kept for history.
+  EXPECT_EQ(bare.carrier_time, "2302141213");
+  EXPECT_EQ(utc.carrier_time, "2001011400");
+  EXPECT_EQ(local.carrier_time, "2001011400");
   auto twilio_named = from_yaml("timezone: \"-05:00\"\n", "twilio");
   auto dated = one(twilio_named, post("application/x-www-form-urlencoded",
                                       "MessageSid=SM9&MessageStatus=delivered&RawDlrDoneDate=2302141213"));
@@ -432,7 +437,13 @@ TEST(jasmin_profile, level_one_reads_the_smsc_answer_and_level_two_the_receipt) 
   auto level2 = one(p, get("id=j4&message_status=DELIVRD&level=2&donedate=1311022338&err=000"));
   EXPECT_EQ(level2.canonical, report::status::delivered);
   EXPECT_FALSE(level2.error_code);
-  EXPECT_EQ(level2.event_at, *report::parse_timestamp("2013-11-02T23:38:00.000000Z"));
+  // donedate is the SMSC's zone-less time: kept, but the event time is the time received
+  // unless the operator names the SMSC's zone.
+  EXPECT_EQ(level2.carrier_time, "1311022338");
+  EXPECT_EQ(level2.event_at, received);
+  EXPECT_FALSE(level2.event_time_from_gateway);
+  auto named = one(from_yaml("timezone: UTC\n", "jasmin"), get("id=j4&message_status=DELIVRD&level=2&donedate=1311022338"));
+  EXPECT_EQ(named.event_at, *report::parse_timestamp("2013-11-02T23:38:00.000000Z"));
   EXPECT_EQ(p.success_body, "ACK/Jasmin");
   EXPECT_EQ(p.success_content_type, "text/plain");
 }
@@ -446,8 +457,13 @@ TEST(smpp_profile, the_receipt_text_alone_gives_id_status_error_and_done_time) {
   EXPECT_EQ(r.canonical, report::status::rejected);
   EXPECT_EQ(r.raw_status, "REJECTD");
   EXPECT_EQ(r.error_code, "0B1");
-  EXPECT_EQ(r.event_at, *report::parse_timestamp("2023-05-01T12:01:30.000000Z"));
   EXPECT_FALSE(r.recipient);
+  // The done date has no zone: kept for history, the event time only once the zone is named.
+  EXPECT_EQ(r.carrier_time, "230501120130");
+  EXPECT_EQ(r.event_at, received);
+  auto named = one(from_yaml("timezone: \"+02:00\"\n", "smpp"), post("application/json",
+                   R"({"receipt":"id:77 stat:REJECTD done date:230501120130"})"));
+  EXPECT_EQ(named.event_at, *report::parse_timestamp("2023-05-01T10:01:30.000000Z"));
 }
 
 TEST(smpp_profile, a_receipt_field_without_a_receipt_is_refused) {

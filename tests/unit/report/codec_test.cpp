@@ -37,6 +37,7 @@ class record_generator {
     r.error_code = maybe_text();
     if (pick(2)) r.parts = static_cast<std::int32_t>(rng_());
     r.cost = maybe_text();
+    r.carrier_time = maybe_text();
     return r;
   }
 
@@ -103,7 +104,7 @@ TEST(codec, trailing_bytes_are_rejected) {
 }
 
 constexpr std::string_view empty_input = "";
-constexpr std::string_view unknown_version = "\x02\x01";
+constexpr std::string_view unknown_version = "\x03\x01";
 constexpr std::string_view unknown_kind = "\x01\x03";
 // version 1, report, empty id, then status byte 5, one past the last status.
 constexpr std::string_view status_out_of_range{"\x01\x01\x00\x05", 4};
@@ -135,6 +136,39 @@ TEST(codec, a_presence_flag_other_than_zero_or_one_is_rejected) {
   const std::size_t gateway_flag = 2 + 2 + 1 + 1 + 1;
   bytes[gateway_flag] = '\x07';
   EXPECT_FALSE(decode(bytes));
+}
+
+// A report as the build before carrier times wrote it: version 1, report, id "m", delivered,
+// no raw status, times 0, provider "p", every optional absent.
+constexpr std::string_view version_1_report{"\x01\x01\x01m\x04\x00\x00\x00\x00\x01p\x00\x00\x00\x00\x00", 16};
+
+TEST(codec, a_report_without_a_carrier_time_keeps_the_version_1_bytes) {
+  auto r = decode(version_1_report);
+  ASSERT_TRUE(r);
+  const auto& report = std::get<delivery_report>(*r);
+  EXPECT_EQ(report.message_id, "m");
+  EXPECT_EQ(report.provider, "p");
+  EXPECT_FALSE(report.carrier_time);
+  // Written back byte for byte: a spool without carrier times stays readable by the previous build.
+  EXPECT_EQ(encode(*r), version_1_report);
+}
+
+TEST(codec, a_carrier_time_is_written_as_version_2_and_read_back) {
+  delivery_report r;
+  r.message_id = "m";
+  r.carrier_time = "2301011200";
+  auto bytes = encode(r);
+  EXPECT_EQ(bytes[0], '\x02');
+  auto back = decode(bytes);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(std::get<delivery_report>(*back).carrier_time, "2301011200");
+  // Version 2 changed reports only: a quarantined payload is always version 1.
+  quarantined_payload payload;
+  payload.provider = "p";
+  auto q = encode(payload);
+  ASSERT_EQ(q[0], '\x01');
+  q[0] = '\x02';
+  EXPECT_FALSE(decode(q));
 }
 
 TEST(codec, mutated_encodings_never_crash_and_what_decodes_reencodes_the_same) {

@@ -33,7 +33,7 @@ inline void check_report(const report::delivery_report& r, std::string_view prov
   check(r.event_time_from_gateway || r.event_at == received);
   if (r.recipient) check(decode::normalize_recipient(*r.recipient) == r.recipient);
   if (r.parts) check(*r.parts >= 1 && *r.parts <= 255);
-  for (const auto* f : {&r.sender, &r.error_code, &r.cost}) {
+  for (const auto* f : {&r.sender, &r.error_code, &r.cost, &r.carrier_time}) {
     if (*f) check(!(*f)->empty() && (*f)->size() <= decode::max_field_bytes && printable(**f));
   }
   check(report::decode(report::encode(r)) == report::ingest_record(r));

@@ -7,6 +7,7 @@
 #include "reload.hpp"
 #include "routes.hpp"
 #include "spool_corruption.hpp"
+#include "spool_lock.hpp"
 #include "systemd_notifier.hpp"
 #include "writer_pool.hpp"
 
@@ -197,6 +198,9 @@ int serve(const daemon_config& initial, const std::string& config_path) {
   daemon_config config = initial;
   spdlog::info("dlrd starting: listen {}:{}, {} writer(s), spool {} at {}", config.listen.address,
                config.listen.port, config.store.workers, config.spool.kind, config.spool.dir);
+  // First: a second process must not recover or append to the segments the first is writing.
+  std::optional<spool_lock> spool_owner;
+  if (config.spool.kind != "memory") spool_owner.emplace(config.spool.dir);
   const auto db_url = store::connection_string(config.database);  // the database section needs a restart
   if (!prepare_database(config.database, db_url)) return 1;
 

@@ -233,6 +233,33 @@ TEST(operability, the_outbox_backlog_counts_the_notices_a_failing_sink_cannot_se
   EXPECT_GE(sample(m, R"(dlrd_alert_notices_total{sink="dead",result="failed"})"), 1) << m;
 }
 
+// Two processes on one spool would each recover, append to and trim the same segments: the
+// second's recovery truncates what the first is writing. The second is refused before it
+// touches anything, the first keeps serving, and a kill -9 of the first frees the directory.
+TEST(operability, a_second_daemon_on_the_same_spool_directory_is_refused_and_the_first_keeps_serving) {
+  test::pg_database db;
+  temp_dir dir;
+  daemon first(dir.path(), db.url());
+  first.start();
+  ASSERT_TRUE(first.wait_ready()) << first.log();
+  daemon second(dir.path(), db.url());  // the same spool.dir, another port
+  second.start();
+  EXPECT_EQ(second.wait_exit(20s), 1) << second.log();
+  const auto log = second.log();
+  EXPECT_NE(log.find("/spool is in use by another dlrd (pid "), std::string::npos) << log;
+  EXPECT_EQ(log.find("(pid unknown)"), std::string::npos) << log;
+
+  client c(first.port());
+  ASSERT_EQ(post_reports_now(c, "lk", 5, 1), 5);
+  first.kill_hard();
+  second.start();
+  ASSERT_TRUE(second.wait_ready()) << second.log();
+  for (int i = 0; i < 200 && test::query(db.url(), "SELECT count(*) FROM sms_logs")[0][0].as<int>() < 5; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(test::query(db.url(), "SELECT count(*) FROM sms_logs")[0][0].as<int>(), 5) << second.log();
+}
+
 TEST(operability, an_invalid_file_on_sighup_is_refused_and_the_old_configuration_keeps_serving) {
   test::pg_database db;
   temp_dir dir;

@@ -1,5 +1,6 @@
 // Measures dlrd's batch write statement (store::write_statement, the writer's own text) with four ways of passing
-// the batch (issue 4): json, jsonb, unnest arrays, COPY.
+// the batch (issue 4): json, jsonb, unnest arrays, COPY; and, with the writer's json, what each index, the
+// fillfactor, history, synchronous_commit, wal_compression and the distance from a checkpoint cost (issue 20).
 #include <dlrd/report/country.hpp>
 #include <dlrd/report/report.hpp>
 #include <dlrd/report/time.hpp>
@@ -43,7 +44,11 @@ enum class method { json, jsonb, unnest, copy };
 struct variant {
   std::string name;
   method how;
-  int fillfactor;  // 0: the migration's own setting
+  int fillfactor = 0;              // 0: the migration's own setting
+  std::vector<std::string> drop{};  // indexes dropped for this variant's runs (restored for the next)
+  std::string session{};            // run on the writing connection first, e.g. a SET
+  bool history = true;              // false: the writer's store.history off (no dlr_events)
+  bool warm = false;                // a pass of other reports since the checkpoint: few full-page images
 };
 
 // "unnest($first::type[], ...) AS alias(name, ...)"; advances `first` past the arrays.
@@ -115,6 +120,7 @@ std::optional<std::string> value_of(const delivery_report& r, std::string_view c
   if (column == "error_code") return r.error_code;
   if (column == "parts") return r.parts ? std::optional(std::to_string(*r.parts)) : std::nullopt;
   if (column == "cost") return r.cost && dlrd::report::fits_cost_eur(*r.cost) ? r.cost : std::nullopt;
+  if (column == "carrier_time") return r.carrier_time;
   throw std::runtime_error("no value for batch column " + std::string(column));
 }
 
@@ -191,6 +197,7 @@ struct options {
   int batch_size = 1000;
   int runs = 3;
   double duplicates = 0.10;
+  std::string schema_file;  // run on an empty schema before the migrations: the table users arrive with
   std::vector<std::string> methods{"json", "jsonb", "unnest", "copy", "json-ff100"};
 };
 
@@ -200,11 +207,12 @@ struct batch {
 };
 
 // Deterministic: every method and run writes exactly the same reports.
-std::vector<batch> make_workload(const options& o) {
-  std::mt19937_64 rng(4);
+// `earlier` shifts every event back: the warm-up pass (variant::warm) loses to the measured one.
+std::vector<batch> make_workload(const options& o, unsigned seed = 4, std::chrono::hours earlier = {}) {
+  std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::uniform_int_distribution<long> id(1, o.seed_rows);
-  const auto t0 = dlrd::report::time_point(std::chrono::sys_days(std::chrono::year(2026) / 1 / 1));
+  const auto t0 = dlrd::report::time_point(std::chrono::sys_days(std::chrono::year(2026) / 1 / 1)) - earlier;
   std::vector<delivery_report> recent;  // what a duplicate resends
   std::size_t seq = 0;
   std::vector<batch> out;
@@ -248,21 +256,57 @@ std::vector<batch> make_workload(const options& o) {
 }
 
 // ------------------------------------------------------------------ the database
-// Same table contents before every run: the seeded sends, no reports, no events.
-void reset(const options& o, int fillfactor) {
+// The indexes a variant may drop (not those behind a constraint), as statements that create them
+// again if missing; on a partitioned table the parent's definition recreates the partitions' too.
+std::vector<std::string> droppable_indexes(const options& o) {
+  pqxx::connection c(o.url);
+  pqxx::nontransaction tx(c);
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec(R"sql(
+SELECT regexp_replace(replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON '), '^CREATE (UNIQUE )?INDEX ',
+                      'CREATE \1INDEX IF NOT EXISTS ')
+  FROM pg_index i
+ WHERE i.indrelid IN ('sms_logs'::regclass, 'dlr_events'::regclass)
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+ ORDER BY 1)sql")) {
+    out.push_back(r[0].as<std::string>());
+  }
+  return out;
+}
+
+// Same table contents before every run: the seeded sends, no reports, no events, the variant's indexes.
+void reset(const options& o, const variant& v, int fillfactor, const std::vector<std::string>& indexes) {
   pqxx::connection c(o.url);
   pqxx::nontransaction tx(c);
   tx.exec0("TRUNCATE sms_logs, dlr_events, dlr_quarantine, dlr_alert_outbox RESTART IDENTITY CASCADE");
+  for (const auto& def : indexes) tx.exec0(def);
+  for (const auto& name : v.drop) tx.exec0("DROP INDEX " + name);
   tx.exec0("ALTER TABLE sms_logs SET (fillfactor = " + std::to_string(fillfactor) + ")");
+  // Sends spread over the seed's last days, one a second, as an application logs them.
   tx.exec0(R"sql(
 INSERT INTO sms_logs (message_id, to_number, from_number, text_preview, sent_at, parts, cost_eur, country_code, status,
                       created_at, updated_at)
 SELECT 'bench-' || g, '+4477' || lpad((g % 100000000)::text, 8, '0'), 'DLRD', 'Your code is ' || (g % 1000000),
-       timestamptz '2025-12-31 23:00:00+00', 1, 0.0450, 'GB', 'pending', now(), now()
+       timestamptz '2025-12-31 23:00:00+00' - g * interval '1 second', 1, 0.0450, 'GB', 'pending', now(), now()
   FROM generate_series(1, )sql" + std::to_string(o.seed_rows) + ") g");
   tx.exec0("VACUUM ANALYZE sms_logs");
   tx.exec0("VACUUM ANALYZE dlr_events");
   tx.exec0("CHECKPOINT");
+}
+
+// An empty public schema, then the table users arrive with (the article's), for migrate to adopt.
+void start_from(const options& o) {
+  std::FILE* f = std::fopen(o.schema_file.c_str(), "r");
+  if (f == nullptr) throw std::runtime_error("cannot read " + o.schema_file);
+  std::string sql;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) sql.append(buf, n);
+  std::fclose(f);
+  pqxx::connection c(o.url);
+  pqxx::nontransaction tx(c);
+  tx.exec0("DROP SCHEMA public CASCADE");
+  tx.exec0("CREATE SCHEMA public");
+  tx.exec0(sql);
 }
 
 int migration_fillfactor(const options& o) {
@@ -304,6 +348,7 @@ struct run_result {
   double pg_cpu = 0;
   double client_cpu = 0;
   double wal_mb = 0;
+  double fpi = 0;  // full-page images written (pg_stat_wal, the whole cluster: run it alone)
   double hot_pct = 0;
   long updates = 0;
   long events_added = 0;
@@ -324,26 +369,52 @@ std::string checksum(const options& o) {
   pqxx::work tx(c);
   auto r = tx.exec1(R"sql(
 SELECT left(md5(
-  (SELECT string_agg(concat_ws('|', message_id, status, raw_status, status_at, error_code, provider,
+  coalesce((SELECT string_agg(concat_ws('|', message_id, status, raw_status, status_at, error_code, provider,
                                delivered_at, to_number, country_code, parts, cost_eur, failure_notice_mark IS NULL),
                      ',' ORDER BY message_id)
-     FROM sms_logs WHERE status_at IS NOT NULL) ||
-  (SELECT string_agg(concat_ws('|', message_id, status, raw_status, event_at, event_time_from_gateway,
+     FROM sms_logs WHERE status_at IS NOT NULL), '') ||
+  coalesce((SELECT string_agg(concat_ws('|', message_id, status, raw_status, event_at, event_time_from_gateway,
                                received_at, provider, recipient, error_code, parts, cost),
                      ',' ORDER BY message_id, status, event_at, provider)
-     FROM dlr_events)), 8))sql");
+     FROM dlr_events), '')), 8))sql");
   return r[0].as<std::string>();
 }
 
-run_result run_once(const options& o, const variant& v, const std::vector<batch>& work, int fillfactor) {
-  reset(o, fillfactor);
+long wal_fpi(pqxx::connection& c) {
+  pqxx::nontransaction tx(c);
+  tx.exec("SELECT pg_stat_force_next_flush()");
+  return tx.exec1("SELECT wal_fpi FROM pg_stat_wal")[0].as<long>();
+}
+
+struct workloads {
+  std::vector<batch> measured, warm_up;
+};
+
+run_result run_once(const options& o, const variant& v, const workloads& w, int fillfactor,
+                    const std::vector<std::string>& indexes) {
+  const auto& work = w.measured;
+  reset(o, v, fillfactor, indexes);
   pqxx::connection c(o.url);
+  if (!v.session.empty()) {
+    pqxx::nontransaction tx(c);
+    tx.exec0(v.session);
+  }
   if (v.how == method::copy) {
     pqxx::nontransaction tx(c);
     tx.exec0(stage_table_sql("upsert_stage_events", dlrd::store::events_columns()));
     tx.exec0(stage_table_sql("upsert_stage_winners", dlrd::store::winners_columns()));
   }
   c.prepare("upsert", statement_for(v.how));
+  // The daemon's default: failed finals are noticed (dlr_alert_outbox), as in production.
+  std::string notice = "{";
+  for (const auto& st : dlrd::store::store_config{}.notice_statuses) notice += (notice.size() > 1 ? "," : "") + st;
+  notice += "}";
+  for (const auto& b : v.warm ? w.warm_up : std::vector<batch>{}) {
+    pqxx::work tx(c);
+    tx.exec_prepared1("upsert", json_array(b.winners), json_array(b.events), "[]", notice);
+    tx.commit();
+  }
+  const long fpi0 = wal_fpi(c);
   int pid = 0;
   std::string lsn0;
   {
@@ -354,11 +425,8 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
   }
   auto [upd0, hot0] = update_counts(c);
 
-  // The daemon's default: failed finals are noticed (dlr_alert_outbox), as in production.
-  std::string notice = "{";
-  for (const auto& st : dlrd::store::store_config{}.notice_statuses) notice += (notice.size() > 1 ? "," : "") + st;
-  notice += "}";
   run_result res;
+  const std::vector<delivery_report> none;
   const double pg0 = process_cpu_seconds(pid);
   const double me0 = own_cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
@@ -368,7 +436,8 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
     switch (v.how) {
       case method::json:
       case method::jsonb:
-        row = tx.exec_prepared1("upsert", json_array(b.winners), json_array(b.events), "[]", notice);
+        row = tx.exec_prepared1("upsert", json_array(b.winners), json_array(v.history ? b.events : none), "[]",
+                                notice);
         break;
       case method::unnest: {
         auto params = arrays(b.events, b.winners);
@@ -397,6 +466,7 @@ run_result run_once(const options& o, const variant& v, const std::vector<batch>
     // Stats are flushed when the backend next goes idle, before it answers.
     tx.exec("SELECT pg_stat_force_next_flush()");
   }
+  res.fpi = static_cast<double>(wal_fpi(c) - fpi0);
   auto [upd1, hot1] = update_counts(c);
   res.updates = upd1 - upd0;
   res.hot_pct = res.updates > 0 ? 100.0 * static_cast<double>(hot1 - hot0) / static_cast<double>(res.updates) : 0;
@@ -411,8 +481,12 @@ double median(std::vector<double> v) {
 
 void usage() {
   std::cout << "usage: dlrd-upsert-methods --url URL [--seed-rows N] [--batches N] [--batch-size N] [--runs N]\n"
-               "                           [--duplicates F] [--methods json,jsonb,unnest,copy,json-ff100]\n"
-               "Migrates the database at URL, then truncates and re-seeds sms_logs before every run.\n";
+               "                           [--duplicates F] [--schema FILE] [--methods json,jsonb,...]\n"
+               "Migrates the database at URL, then truncates and re-seeds sms_logs before every run. --schema FILE\n"
+               "first empties the public schema and runs FILE (bench/article_sms_logs.sql: the article's table).\n"
+               "Methods: json jsonb unnest copy json-ff100, and with json: no-status-sent no-to-number\n"
+               "no-final-status-at no-pending-since no-send-time hot no-history no-events-brin async walz-lz4\n"
+               "walz-zstd warm warm-walz-lz4 explain (see bench/README.md).\n";
 }
 
 }  // namespace
@@ -435,6 +509,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch-size") o.batch_size = std::stoi(next());
     else if (a == "--runs") o.runs = std::stoi(next());
     else if (a == "--duplicates") o.duplicates = std::stod(next());
+    else if (a == "--schema") o.schema_file = next();
     else if (a == "--methods") {
       o.methods = split(next(), ',');
     } else {
@@ -447,14 +522,38 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    if (!o.schema_file.empty()) start_from(o);
     dlrd::store::migrate(o.url);
     const int ff = migration_fillfactor(o);
+    const auto indexes = droppable_indexes(o);
+    // The article's index names are PostgreSQL's defaults for its unnamed CREATE INDEX statements.
+    const std::string status_sent = "sms_logs_status_sent_at_idx";
     const std::map<std::string, variant> known{
-        {"json", {"json_to_recordset (current)", method::json, 0}},
-        {"jsonb", {"jsonb_to_recordset", method::jsonb, 0}},
-        {"unnest", {"unnest(typed arrays)", method::unnest, 0}},
-        {"copy", {"COPY -> temp staging", method::copy, 0}},
-        {"json-ff100", {"json_to_recordset, fillfactor 100", method::json, 100}},
+        {"json", {"json_to_recordset (current)", method::json}},
+        {"jsonb", {"jsonb_to_recordset", method::jsonb}},
+        {"unnest", {"unnest(typed arrays)", method::unnest}},
+        {"copy", {"COPY -> temp staging", method::copy}},
+        {"json-ff100", {"fillfactor 100", method::json, 100}},
+        {"no-status-sent", {"without the article's (status, sent_at DESC)", method::json, 0, {status_sent}}},
+        {"no-to-number", {"without the article's (to_number, sent_at DESC)", method::json, 0,
+                          {"sms_logs_to_number_sent_at_idx"}}},
+        {"no-final-status-at", {"without idx_sms_logs_final_status_at", method::json, 0,
+                                {"idx_sms_logs_final_status_at"}}},
+        {"no-pending-since", {"without idx_sms_logs_pending_since", method::json, 0, {"idx_sms_logs_pending_since"}}},
+        {"no-send-time", {"without idx_sms_logs_send_time", method::json, 0, {"idx_sms_logs_send_time"}}},
+        {"hot", {"no index on status or status_at (HOT possible)", method::json, 0,
+                 {status_sent, "idx_sms_logs_final_status_at", "idx_sms_logs_pending_since"}}},
+        {"no-history", {"store.history off (no dlr_events)", method::json, 0, {}, "", false}},
+        {"no-events-brin", {"without dlr_events_stored_at_brin", method::json, 0, {"dlr_events_stored_at_brin"}}},
+        {"async", {"synchronous_commit off", method::json, 0, {}, "SET synchronous_commit = off"}},
+        {"walz-lz4", {"wal_compression lz4", method::json, 0, {}, "SET wal_compression = lz4"}},
+        {"walz-zstd", {"wal_compression zstd", method::json, 0, {}, "SET wal_compression = zstd"}},
+        {"warm", {"warm: a pass since the checkpoint", method::json, 0, {}, "", true, true}},
+        {"warm-walz-lz4", {"warm, wal_compression lz4", method::json, 0, {}, "SET wal_compression = lz4", true, true}},
+        // Every batch's plan with its time, buffers and WAL per node, in the server's log.
+        {"explain", {"json, plans in the server log", method::json, 0, {},
+                     "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; "
+                     "SET auto_explain.log_buffers = on; SET auto_explain.log_wal = on"}},
     };
     std::vector<variant> vs;
     for (const auto& m : o.methods) {
@@ -462,15 +561,15 @@ int main(int argc, char** argv) {
       if (it == known.end()) throw std::runtime_error("unknown method " + m);
       vs.push_back(it->second);
     }
-    const auto work = make_workload(o);
-    std::cerr << "workload: " << work.size() << " batches of " << o.batch_size << " reports; seed " << o.seed_rows
+    const workloads work{make_workload(o), make_workload(o, 5, std::chrono::hours(24))};
+    std::cerr << "workload: " << work.measured.size() << " batches of " << o.batch_size << " reports; seed " << o.seed_rows
               << " sms_logs rows; sms_logs fillfactor from migrations " << ff << "\n";
 
     // Runs interleaved (each method once per round) so that drift on a shared machine spreads evenly.
     std::vector<std::vector<run_result>> results(vs.size());
     for (int round = 0; round < o.runs; ++round) {
       for (std::size_t m = 0; m < vs.size(); ++m) {
-        auto r = run_once(o, vs[m], work, vs[m].fillfactor ? vs[m].fillfactor : ff);
+        auto r = run_once(o, vs[m], work, vs[m].fillfactor ? vs[m].fillfactor : ff, indexes);
         std::fprintf(stderr, "round %d %-34s %8.0f rows/s  %.2f s  pg cpu %.2f s  client cpu %.2f s  %s\n",
                      round + 1, vs[m].name.c_str(), r.rows_per_s, r.seconds, r.pg_cpu, r.client_cpu,
                      r.checksum.c_str());
@@ -482,13 +581,22 @@ int main(int argc, char** argv) {
       pqxx::connection c(o.url);
       pqxx::nontransaction tx(c);
       tx.exec0("ALTER TABLE sms_logs SET (fillfactor = " + std::to_string(ff) + ")");
+      for (const auto& def : indexes) tx.exec0(def);
     }
 
     const double reports = static_cast<double>(o.batches) * o.batch_size;
-    std::printf("| Method | reports/s (median of %d) | min–max | PG backend CPU µs/report | client CPU µs/report "
-                "| WAL MB | sms_logs updates, HOT %% | events added, rows changed | state checksum |\n",
+    std::printf("| Method | reports/s (median of %d) | min–max | PG backend CPU µs/report | CPU / first "
+                "| client CPU µs/report | WAL bytes/report | WAL / first | full-page images/report "
+                "| sms_logs updates, HOT %% | events added, rows changed | state checksum |\n",
                 o.runs);
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    auto median_of = [&](std::size_t m, auto f) {
+      std::vector<double> v;
+      for (const auto& r : results[m]) v.push_back(f(r));
+      return median(v);
+    };
+    const auto cpu = [](const run_result& r) { return r.pg_cpu; };
+    const auto wal = [](const run_result& r) { return r.wal_mb; };
     for (std::size_t m = 0; m < vs.size(); ++m) {
       auto col = [&](auto f) {
         std::vector<double> v;
@@ -501,12 +609,13 @@ int main(int argc, char** argv) {
         if (sums.find(r.checksum) == std::string::npos) sums += (sums.empty() ? "" : " ") + r.checksum;
       }
       const auto& first = results[m].front();
-      std::printf("| %s | %.0f | %.0f–%.0f | %.1f | %.1f | %.0f | %ld, %.0f%% | %ld, %ld | %s |\n", vs[m].name.c_str(),
-                  median(rate), *std::min_element(rate.begin(), rate.end()),
-                  *std::max_element(rate.begin(), rate.end()),
-                  median(col([](const run_result& r) { return r.pg_cpu; })) * 1e6 / reports,
+      std::printf("| %s | %.0f | %.0f–%.0f | %.1f | %.2f | %.1f | %.0f | %.2f | %.2f | %ld, %.0f%% | %ld, %ld | %s |\n",
+                  vs[m].name.c_str(), median(rate), *std::min_element(rate.begin(), rate.end()),
+                  *std::max_element(rate.begin(), rate.end()), median_of(m, cpu) * 1e6 / reports,
+                  median_of(m, cpu) / median_of(0, cpu),
                   median(col([](const run_result& r) { return r.client_cpu; })) * 1e6 / reports,
-                  median(col([](const run_result& r) { return r.wal_mb; })), first.updates,
+                  median_of(m, wal) * 1048576.0 / reports, median_of(m, wal) / median_of(0, wal),
+                  median(col([](const run_result& r) { return r.fpi; })) / reports, first.updates,
                   median(col([](const run_result& r) { return r.hot_pct; })), first.events_added, first.rows_changed,
                   sums.c_str());
     }

@@ -61,6 +61,16 @@ void check_database_url(config::section& root, const store::database_config& db)
   }
 }
 
+/// Notice retention must outlast alerts.max_age: a notice a sink has not claimed yet is
+/// deleted only once a claim would drop it as stale anyway.
+void check_notice_retention(config::section& root, const daemon_config& c) {
+  if (!c.retention.notices_after || c.alerts.max_age < *c.retention.notices_after) return;
+  auto message = "must be longer than alerts.max_age (" + std::to_string(c.alerts.max_age.count() / 1000) +
+                 " s): a notice a sink has not sent yet would be deleted";
+  if (auto r = root.child("retention")) r->error("notices_after", message);
+  else root.error("retention", "notices_after (default 30d) " + message);
+}
+
 /// A non-loopback listener with open routes is refused unless allow_unauthenticated says why.
 void check_exposure(config::section& root, const daemon_config& c) {
   if (is_loopback(c.listen.address)) return;
@@ -179,6 +189,7 @@ daemon_config load_config(const std::string& file) {
     section_into(root, "allow_unauthenticated", c.allow_unauthenticated);
     check_database_url(root, c.database);
     check_exposure(root, c);
+    check_notice_retention(root, c);
   });
   // The writer notices exactly the statuses the alerts count as failed.
   c.store.notice_statuses = c.alerts.failed_statuses;

@@ -80,6 +80,7 @@ void parse(config::section& s, expiry_config& out) {
 void parse(config::section& s, retention_config& out) {
   read_optional_duration(s, "events_after", out.events_after);
   read_optional_duration(s, "sms_logs_after", out.sms_logs_after);
+  read_optional_duration(s, "notices_after", out.notices_after);
   s.read_duration("interval", out.interval, 1s);
   s.read("batch", out.batch, 1, 1'000'000);
 }

@@ -106,6 +106,9 @@ retention_run leader_jobs::retain_once() {
       out.sms_logs_deleted =
           store::delete_old_final_messages(session_->db(), *retention_.sms_logs_after, retention_.batch);
     }
+    if (retention_.notices_after) {
+      out.notices_deleted = store::delete_old_notices(session_->db(), *retention_.notices_after, retention_.batch);
+    }
   } catch (...) {
     session_->reset();
     throw;
@@ -188,11 +191,14 @@ background_loop::clock::time_point leader_jobs_runner::round(leader_jobs& jobs, 
         spdlog::warn("retention: {} dlr_events partition change(s) waited {} ms for locks; the next run tries again",
                      r.partitions_busy, store::partition_lock_wait.count());
       }
-      if (r.events_deleted + r.sms_logs_deleted > 0) {
-        spdlog::info("retention: deleted {} dlr_events and {} sms_logs row(s)", r.events_deleted, r.sms_logs_deleted);
+      if (r.events_deleted + r.sms_logs_deleted + r.notices_deleted > 0) {
+        spdlog::info("retention: deleted {} dlr_events, {} sms_logs and {} alert notice row(s)", r.events_deleted,
+                     r.sms_logs_deleted, r.notices_deleted);
       }
       // A full batch means a backlog: go on at once (the wait still lets stop() in).
-      if (r.events_deleted >= retention.batch || r.sms_logs_deleted >= retention.batch) next.retention = clock::now();
+      if (std::max({r.events_deleted, r.sms_logs_deleted, r.notices_deleted}) >= retention.batch) {
+        next.retention = clock::now();
+      }
     } catch (const std::exception& e) {
       note_leader(false);
       spdlog::warn("retention: run failed: {}; retrying at the next interval", e.what());

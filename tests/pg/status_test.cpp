@@ -324,6 +324,32 @@ TEST_F(status_test, retention_deletes_old_rows_in_bounded_batches_and_keeps_new_
   EXPECT_EQ(rows.as<std::string>(), "new-0,new-1,old-pending");
 }
 
+TEST_F(status_test, retention_deletes_old_notices_no_sink_still_owes) {
+  // Old: sent to one sink and dropped by another; unclaimed; still retrying (owed). New: sent.
+  query(url(), "INSERT INTO dlr_alert_outbox (id, message_id, created_at) VALUES "
+               "(1, 'sent', now() - interval '31 days'), (2, 'unclaimed', now() - interval '31 days'), "
+               "(3, 'owed', now() - interval '31 days'), (4, 'new', now() - interval '1 day')");
+  query(url(), "INSERT INTO dlr_alert_delivery (notice_id, sink, sent_at, dropped_reason, next_attempt_at) VALUES "
+               "(1, 'hook', now(), NULL, NULL), (1, 'slack', NULL, 'stale', NULL), "
+               "(3, 'hook', NULL, NULL, now() + interval '1 minute'), (4, 'hook', now(), NULL, NULL)");
+  dlrd::status::retention_config c;
+  c.events_after.reset();
+  c.batch = 1;
+  dlrd::status::leader_jobs jobs({}, c, url(), collecting_sink());
+  std::vector<std::size_t> deleted;
+  for (int i = 0; i < 3; ++i) deleted.push_back(jobs.retain_once().notices_deleted);
+  EXPECT_EQ(deleted, (std::vector<std::size_t>{1, 1, 0}));
+  auto left = query(url(), "SELECT string_agg(message_id, ',' ORDER BY id) FROM dlr_alert_outbox")[0][0];
+  EXPECT_EQ(left.as<std::string>(), "owed,new");
+  EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_alert_delivery")[0][0].as<int>(), 2) << "their delivery rows went too";
+
+  c.notices_after.reset();
+  query(url(), "UPDATE dlr_alert_delivery SET sent_at = now()");
+  dlrd::status::leader_jobs keep({}, c, url(), collecting_sink());
+  EXPECT_EQ(keep.retain_once().notices_deleted, 0u);
+  EXPECT_EQ(query(url(), "SELECT count(*) FROM dlr_alert_outbox")[0][0].as<int>(), 2);
+}
+
 TEST_F(status_test, retention_with_null_keeps_everything) {
   write({make_report("old", status::delivered, "DELIVRD", dlrd::report::now().time_since_epoch().count())});
   query(url(), "UPDATE dlr_events SET stored_at = now() - interval '9000 days'");

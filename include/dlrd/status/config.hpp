@@ -64,6 +64,9 @@ struct retention_config {
   std::optional<std::chrono::milliseconds> events_after{std::chrono::hours(24 * 90)};
   /// sms_logs rows in a final status whose status time is older than this; null = keep.
   std::optional<std::chrono::milliseconds> sms_logs_after;
+  /// Alert notices (dlr_alert_outbox) written longer ago than this that no sink still owes;
+  /// longer than alerts.max_age (checked with the alerts section). null = keep.
+  std::optional<std::chrono::milliseconds> notices_after{std::chrono::hours(24 * 30)};
   std::chrono::milliseconds interval{std::chrono::hours(1)};
   std::size_t batch = 10'000;
 

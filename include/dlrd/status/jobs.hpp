@@ -43,6 +43,7 @@ struct retention_run {
   std::size_t partitions_busy = 0;     ///< left for the next run: their locks were not granted in time
   std::size_t events_deleted = 0;      ///< rows deleted from dlr_events' default partition
   std::size_t sms_logs_deleted = 0;
+  std::size_t notices_deleted = 0;     ///< alert notices no sink still owes (dlr_alert_outbox)
 };
 
 /// Runs the jobs on one PostgreSQL connection while it holds the session advisory lock

@@ -39,4 +39,10 @@ std::size_t delete_old_events(connection& db, std::chrono::milliseconds age, std
 /// Deletes at most `limit` final sms_logs rows whose status is older than `age`; returns how many.
 std::size_t delete_old_final_messages(connection& db, std::chrono::milliseconds age, std::size_t limit);
 
+/// Deletes at most `limit` alert notices (dlr_alert_outbox, their per-sink delivery rows with
+/// them) written more than `age` ago that no sink still owes: every delivery row is sent or
+/// dropped. A notice a sink has not claimed yet is older than alerts.max_age (the config
+/// refuses a shorter `age`), so a claim would drop it as stale. Returns how many.
+std::size_t delete_old_notices(connection& db, std::chrono::milliseconds age, std::size_t limit);
+
 }  // namespace dlrd::store

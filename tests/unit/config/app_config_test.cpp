@@ -139,6 +139,21 @@ TEST(database_url, urls_and_keyword_strings_libpq_accepts_load) {
   EXPECT_EQ(load("").database.url, "postgresql:///dlrd");
 }
 
+// Notice retention deletes a notice no sink has claimed yet only once a claim would drop it as
+// stale: it must outlast alerts.max_age.
+TEST(notice_retention, notices_kept_for_sending_longer_than_the_retention_are_refused) {
+  const std::string sink = "alerts:\n  max_age: 40d\n";
+  auto e = error_of(sink);
+  EXPECT_NE(e.find("retention: notices_after (default 30d) must be longer than alerts.max_age (3456000 s)"),
+            std::string::npos)
+      << e;
+  e = error_of(sink + "retention:\n  notices_after: 40d\n");
+  EXPECT_NE(e.find("retention.notices_after: must be longer than alerts.max_age"), std::string::npos) << e;
+  EXPECT_EQ(load(sink + "retention:\n  notices_after: 41d\n").retention.notices_after, std::chrono::hours(24 * 41));
+  EXPECT_FALSE(load(sink + "retention:\n  notices_after: null\n").retention.notices_after);
+  EXPECT_EQ(load("").retention.notices_after, std::chrono::hours(24 * 30));
+}
+
 TEST(shipped_configs, every_shipped_config_loads_and_the_packaged_ones_are_loopback_or_authenticated) {
   ::setenv("DLRD_DATABASE_URL", "postgresql://dlrd@localhost/dlrd", 1);
   ::setenv("DLRD_SPOOL_DIR", "/tmp/dlrd-spool", 1);

@@ -82,11 +82,13 @@ std::size_t delete_old_final_messages(connection& db, std::chrono::milliseconds 
 }
 
 std::size_t delete_old_notices(connection& db, std::chrono::milliseconds age, std::size_t limit) {
+  // Oldest first by the primary key: ids follow creation closely enough that the scan stops
+  // after `limit` matches instead of reading the whole outbox (there is no created_at index).
   return delete_counted(db,
                         "WITH d AS (DELETE FROM dlr_alert_outbox WHERE id IN ("
                         "  SELECT o.id FROM dlr_alert_outbox o WHERE o.created_at < now() - $1::bigint * interval "
                         "'1 millisecond' AND NOT EXISTS (SELECT 1 FROM dlr_alert_delivery d WHERE d.notice_id = o.id "
-                        "  AND d.sent_at IS NULL AND d.dropped_reason IS NULL) LIMIT $2) RETURNING 1) "
+                        "  AND d.sent_at IS NULL AND d.dropped_reason IS NULL) ORDER BY o.id LIMIT $2) RETURNING 1) "
                         "SELECT count(*) FROM d",
                         age, limit);
 }

@@ -97,7 +97,8 @@ class file_journal final : public journal {
 
   void run();
 
-  /// Writes one group with one write and one fdatasync, then answers every unit.
+  /// Writes one group with one write (and the zeros ahead, when it reaches them) and one
+  /// fdatasync, then answers every unit.
   void write_group(std::vector<unit>& group, std::uint64_t first, std::uint64_t count, std::uint64_t bytes);
 
   /// Hands a durable group to takers: in memory while the cache has room, else from disk.

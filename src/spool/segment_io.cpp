@@ -19,7 +19,8 @@ constexpr std::uint64_t round_up(std::uint64_t n, std::uint64_t unit) { return (
 
 }  // namespace
 
-/// Writes one group with one write and one fdatasync, then answers every unit.
+/// Writes one group with one write (and the zeros ahead, when it reaches them) and one
+/// fdatasync, then answers every unit.
 void file_journal::write_group(std::vector<unit>& group, std::uint64_t first, std::uint64_t count, std::uint64_t bytes) {
   std::string buffer;
   buffer.reserve(bytes);

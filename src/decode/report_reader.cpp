@@ -89,20 +89,27 @@ class report_reader {
     return false;
   }
 
+  /// A text-valued field's text: a string (trimmed), or an integer; nothing for another type.
+  static std::optional<std::string> text_of(const json& v) {
+    if (v.is_string()) return std::string(trim(v.get_ref<const std::string&>()));
+    if (v.is_number_integer()) return integer_text(v);
+    return std::nullopt;
+  }
+
+  /// Why `s` cannot be a field's value, or "" when it can.
+  static std::string text_defect(std::string_view s, std::size_t max_bytes) {
+    if (s.size() > max_bytes) return "is longer than " + std::to_string(max_bytes) + " bytes";
+    if (has_control(s)) return "contains control characters";
+    if (!valid_utf8(s)) return "is not valid UTF-8";
+    return {};
+  }
+
   /// A text-valued field: a string (trimmed), or an integer. Empty is treated as absent.
   bool text(const std::string& name, const json& v, std::size_t max_bytes, std::optional<std::string>& out) {
-    std::string s;
-    if (v.is_string()) {
-      s = std::string(trim(v.get_ref<const std::string&>()));
-    } else if (v.is_number_integer()) {
-      s = integer_text(v);
-    } else {
-      return fail(name, name + " must be a string or an integer");
-    }
-    if (s.size() > max_bytes) return fail(name, name + " is longer than " + std::to_string(max_bytes) + " bytes");
-    if (has_control(s)) return fail(name, name + " contains control characters");
-    if (!valid_utf8(s)) return fail(name, name + " is not valid UTF-8");
-    if (!s.empty()) out = std::move(s);
+    auto s = text_of(v);
+    if (!s) return fail(name, name + " must be a string or an integer");
+    if (auto why = text_defect(*s, max_bytes); !why.empty()) return fail(name, name + " " + why);
+    if (!s->empty()) out = std::move(s);
     return true;
   }
 
@@ -305,12 +312,8 @@ class report_reader {
   /// time. One that is no short printable text is left out: a field dlrd may not read is never
   /// a reason to refuse the report.
   void keep_carrier_time(report::delivery_report& r, const json* v) {
-    std::string s;
-    if (v && v->is_string()) s = std::string(trim(v->get_ref<const std::string&>()));
-    else if (v && v->is_number_integer()) s = integer_text(*v);
-    else if (!v && receipt_) s = receipt_->done_date;
-    if (s.empty() || s.size() > max_field_bytes || has_control(s) || !valid_utf8(s)) return;
-    r.carrier_time = std::move(s);
+    auto s = v ? text_of(*v) : receipt_ ? std::optional(receipt_->done_date) : std::nullopt;
+    if (s && !s->empty() && text_defect(*s, max_field_bytes).empty()) r.carrier_time = std::move(s);
   }
 
   bool timestamp(report::delivery_report& r) {

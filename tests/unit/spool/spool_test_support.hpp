@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -134,29 +135,11 @@ class sim_fs final : public file_ops {
   }
   std::error_code write(int fd, const void* data, std::size_t n) override {
     std::lock_guard l(m_);
-    ++writes_;
-    if (auto ec = mutate()) return ec;
-    auto it = fds_.find(fd);
-    if (it == fds_.end()) return err(EBADF);
-    auto& f = files_[it->second];
-    if (fail_write_at_ != 0 && writes_ == fail_write_at_) {
-      f.data.append(static_cast<const char*>(data), n / 2);  // a failed write may leave part behind
-      return err(EIO);
-    }
-    f.data.append(static_cast<const char*>(data), n);
-    return {};
+    return put(fd, std::nullopt, data, n);
   }
   std::error_code write_at(int fd, std::uint64_t offset, const void* data, std::size_t n) override {
     std::lock_guard l(m_);
-    ++writes_;
-    if (auto ec = mutate()) return ec;
-    auto it = fds_.find(fd);
-    if (it == fds_.end()) return err(EBADF);
-    auto& f = files_[it->second];
-    if (fail_write_at_ != 0 && writes_ == fail_write_at_) n /= 2;  // a failed write may leave part behind
-    if (f.data.size() < offset + n) f.data.resize(offset + n);
-    f.data.replace(offset, n, static_cast<const char*>(data), n);
-    return fail_write_at_ != 0 && writes_ == fail_write_at_ ? err(EIO) : std::error_code{};
+    return put(fd, offset, data, n);
   }
   std::error_code sync_data(int fd) override { return sync_fd(fd, true); }
   std::error_code sync_file(int fd) override { return sync_fd(fd, false); }
@@ -240,6 +223,20 @@ class sim_fs final : public file_ops {
     files_[id];
     entries_[path] = id;
     return id;
+  }
+  /// One write at `offset`, or at the end of the file (write(2) on an appending file).
+  std::error_code put(int fd, std::optional<std::uint64_t> offset, const void* data, std::size_t n) {
+    ++writes_;
+    if (auto ec = mutate()) return ec;
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) return err(EBADF);
+    auto& f = files_[it->second];
+    const bool failing = fail_write_at_ != 0 && writes_ == fail_write_at_;
+    if (failing) n /= 2;  // a failed write may leave part behind
+    const auto at = offset.value_or(f.data.size());
+    if (f.data.size() < at + n) f.data.resize(at + n);
+    f.data.replace(at, n, static_cast<const char*>(data), n);
+    return failing ? err(EIO) : std::error_code{};
   }
   std::error_code sync_fd(int fd, bool data_only) {
     std::chrono::microseconds delay;

@@ -3,8 +3,9 @@
 #   scripts/install-deps.sh [--test]   --test adds what the test suite, the fuzzers, the
 #                                      dashboard's browser test (chromium), the promtool
 #                                      checks (prometheus: rules and /metrics), the .deb check
-#                                      (lintian), the Grafana dashboard check (jq) and the
-#                                      multi-instance test (haproxy) need
+#                                      (lintian; hardening-check from devscripts), the Grafana
+#                                      dashboard check (jq) and the multi-instance test
+#                                      (haproxy) need
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config ccache
@@ -12,7 +13,7 @@ pkgs=(build-essential cmake ninja-build pkg-config ccache
       libssl-dev libsystemd-dev libphonenumber-dev
       postgresql-15 postgresql-client-15 curl)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian jq haproxy)
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian devscripts jq haproxy)
 fi
 
 missing=()

@@ -15,16 +15,21 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,9 +40,27 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 int free_port() {
-  asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
+  // Below the kernel's ephemeral range (32768-60999 by default): a port taken from that range
+  // and released could become any outgoing connection's local port (a PostgreSQL session, a
+  // load generator's client) before the daemon binds it, or while a test restarts it. Ports
+  // here are only ever taken by a bind, so the one risk left is two tests drawing the same
+  // port, and the bind check below (without SO_REUSEADDR, so TIME_WAIT counts as taken) makes
+  // that a redraw.
+  static std::mt19937 draw(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> pick(20000, 32000);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int port = pick(draw);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  throw std::runtime_error("no free port between 20000 and 32000");
 }
 
 temp_dir::temp_dir() {

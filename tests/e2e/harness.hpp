@@ -11,7 +11,7 @@
 
 namespace dlrd::e2e {
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+/// A free TCP port on 127.0.0.1, drawn below the ephemeral range (bound and released).
 int free_port();
 
 /// A fresh directory under /tmp, removed by the destructor.

@@ -122,7 +122,9 @@ if command -v groff >/dev/null; then
 fi
 
 # Hardening (dpkg-buildflags' set): full RELRO and BIND_NOW, the stack protector, and FORTIFY's
-# checked calls in an optimised, unsanitized build. hardening-check too, when devscripts is here.
+# checked calls in an optimised, unsanitized build. hardening-check too (devscripts, a test
+# dependency), less control-flow protection: Debian 12's dpkg-buildflags does not add
+# -fcf-protection (dpkg 1.22 does), so a package built the Debian 12 way has none either.
 packaged=$root/usr/bin/dlrd
 if grep -q '^DLRD_HARDENING:BOOL=OFF$' "$build/CMakeCache.txt"; then
   echo "skipped: hardening checks (configured with DLRD_HARDENING=OFF)"
@@ -138,7 +140,7 @@ if [ "$build_type" != Debug ] && [ -z "$sanitize" ]; then
   readelf -sW --dyn-syms "$packaged" | grep -Eq '__[a-z_]+_chk@' && ok "hardening: FORTIFY (_chk calls)" \
     || fail "hardening: no fortified (_chk) libc calls"
   if command -v hardening-check >/dev/null; then
-    if hardening-check "$packaged"; then ok "hardening-check"; else fail "hardening-check"; fi
+    if hardening-check --nocfprotection "$packaged"; then ok "hardening-check"; else fail "hardening-check"; fi
   fi
 else
   echo "skipped: FORTIFY and hardening-check ($build_type${sanitize:+, $sanitize} build)"

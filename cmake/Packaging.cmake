@@ -83,6 +83,9 @@ set(dlrd_depends
     "libfmt9 (>= 9.1.0)" "libspdlog1.10 (>= 1:1.10.0)" "libyaml-cpp0.7 (>= 0.7.0)"
     "libpqxx-6.4 (>= 6.4.5)" "libpq5 (>= 15)" "libphonenumber8 (>= 8.12)" "libssl3 (>= 3.0.0)" libsystemd0
     adduser "init-system-helpers (>= 1.54)")
+if(DLRD_WITH_JEMALLOC)
+  list(APPEND dlrd_depends "libjemalloc2 (>= 5.3.0)")
+endif()
 # A sanitizer build (the test suite packages its ASan tree too) links GCC 12's runtimes.
 if(DLRD_SANITIZE MATCHES "address" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND dlrd_depends libasan8)

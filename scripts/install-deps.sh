@@ -10,7 +10,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config ccache
       libboost-dev libpqxx-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev
-      libssl-dev libsystemd-dev libphonenumber-dev
+      libssl-dev libsystemd-dev libphonenumber-dev libjemalloc-dev
       postgresql-15 postgresql-client-15 curl)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev chromium prometheus lintian devscripts jq haproxy)

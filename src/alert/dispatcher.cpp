@@ -1,5 +1,6 @@
 // Per-sink dispatch loops: claim, rate-limit into digests, send, record, back off.
 #include <dlrd/alert/dispatcher.hpp>
+#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/alert/format.hpp>
 #include <dlrd/net/client.hpp>
@@ -218,6 +219,7 @@ void dispatcher::start() {
   impl_->stopping = false;
   for (std::size_t i = 0; i < impl_->sinks.size(); ++i) {
     impl_->threads.emplace_back([this, i] {
+      name_this_thread("dlrd-alert-" + std::to_string(i));
       try {
         impl_->run(i);
       } catch (const std::exception& e) {

@@ -174,7 +174,7 @@ void rule_runner::start() {
   loop_.with_lock([this] { rules_changed_ = false; });
   auto evaluator = std::make_shared<rule_evaluator>(loop_.with_lock([this] { return rules_; }), url_);
   auto was_leader = std::make_shared<bool>(false);
-  loop_.start([this, evaluator, was_leader] { return round(*evaluator, *was_leader); });
+  loop_.start("dlrd-rules", [this, evaluator, was_leader] { return round(*evaluator, *was_leader); });
 }
 
 void rule_runner::stop() { loop_.stop(); }

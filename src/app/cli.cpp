@@ -1,6 +1,7 @@
 // Command line parsing and the small commands; `serve` lives in serve.cpp.
 #include <dlrd/app/app.hpp>
 
+#include "allocator.hpp"
 #include "endpoints_cmd.hpp"
 #include "logging.hpp"
 #include "quarantine_cmd.hpp"
@@ -92,7 +93,7 @@ const std::map<std::string, command>& commands() {
                  "Without COMMAND: every command with a one-line description. With COMMAND: its usage\n"
                  "and what it does. `dlrd help --man` prints the manual page (roff) built from these texts."}},
       {"version", {"dlrd version",
-                 "Print the version.", "Print the version."}},
+                 "Print the version.", "Print the version, and the malloc dlrd runs on (jemalloc in packaged builds)."}},
   };
   return all;
 }
@@ -418,7 +419,7 @@ int run_cli(int argc, char** argv) {
 
   if (name == "help") return help_command(*opts);
   if (name == "version") {
-    std::printf("dlrd %s\n", DLRD_VERSION);
+    std::printf("dlrd %s\nallocator: %s\n", DLRD_VERSION, allocator_name().c_str());
     return 0;
   }
   if (name == "profiles") return profiles_command(*opts);

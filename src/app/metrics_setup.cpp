@@ -1,5 +1,6 @@
 // Registration of the daemon's own metric series.
 #include "metrics_setup.hpp"
+#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/metrics/process.hpp>
 #include <dlrd/store/connection.hpp>
@@ -88,7 +89,10 @@ database_gauges::database_gauges(metrics::registry& reg, const store::database_c
 database_gauges::~database_gauges() { stop(); }
 
 void database_gauges::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("dlrd-db-gauges");
+    run();
+  });
 }
 
 void database_gauges::stop() {

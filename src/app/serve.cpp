@@ -3,6 +3,7 @@
 #include <dlrd/app/serve.hpp>
 
 #include "alerting.hpp"
+#include "allocator.hpp"
 #include "metrics_setup.hpp"
 #include "reload.hpp"
 #include "routes.hpp"
@@ -196,8 +197,8 @@ void drain(const sigset_t& signals, spool::journal& journal, milliseconds timeou
 int serve(const daemon_config& initial, const std::string& config_path) {
   auto signals = block_signals();
   daemon_config config = initial;
-  spdlog::info("dlrd starting: listen {}:{}, {} writer(s), spool {} at {}", config.listen.address,
-               config.listen.port, config.store.workers, config.spool.kind, config.spool.dir);
+  spdlog::info("dlrd starting: listen {}:{}, {} writer(s), spool {} at {}, malloc {}", config.listen.address,
+               config.listen.port, config.store.workers, config.spool.kind, config.spool.dir, allocator_name());
   // First: a second process must not recover or append to the segments the first is writing.
   std::optional<spool_lock> spool_owner;
   if (config.spool.kind != "memory") spool_owner.emplace(config.spool.dir);

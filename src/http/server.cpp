@@ -1,6 +1,7 @@
 // The listener: binds, accepts, enforces the connection limits (in all and per source address),
 // spawns one session coroutine per connection on one of the I/O threads, and stops in order.
 #include <utility>  // GCC 12 needs it before Boost 1.74's awaitable.hpp
+#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/http/server.hpp>
 
@@ -236,8 +237,11 @@ void server::start() {
   for (std::size_t i = 0; i < d.contexts.size(); ++i) {
     asio::co_spawn(*d.contexts[i], d.heartbeat(i), asio::detached);
   }
-  for (auto& c : d.contexts) {
-    d.threads.emplace_back([ctx = c.get()] { ctx->run(); });
+  for (std::size_t i = 0; i < d.contexts.size(); ++i) {
+    d.threads.emplace_back([ctx = d.contexts[i].get(), i] {
+      name_this_thread("dlrd-http-" + std::to_string(i));
+      ctx->run();
+    });
   }
 }
 

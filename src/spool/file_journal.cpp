@@ -4,6 +4,8 @@
 #include "file_journal_impl.hpp"
 #include "format.hpp"
 
+#include <dlrd/common/thread_name.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,7 +32,10 @@ file_journal::file_journal(const spool_config& config, std::shared_ptr<file_ops>
     disk_available_ = recovered.replay_records;
   }
   stats_.appender_heartbeat = clock::now();
-  appender_ = std::thread([this] { run(); });
+  appender_ = std::thread([this] {
+    name_this_thread("dlrd-spool");
+    run();
+  });
 }
 
 file_journal::~file_journal() {

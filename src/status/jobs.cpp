@@ -136,7 +136,7 @@ void leader_jobs_runner::start() {
   });
   auto jobs = std::make_shared<leader_jobs>(expiry, retention, url_, sink_);
   auto next = std::make_shared<schedule>();
-  loop_.start([this, jobs, next] { return round(*jobs, *next); });
+  loop_.start("dlrd-jobs", [this, jobs, next] { return round(*jobs, *next); });
 }
 
 void leader_jobs_runner::stop() { loop_.stop(); }

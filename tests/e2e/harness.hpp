@@ -43,6 +43,7 @@ class daemon {
   int wait_exit(std::chrono::milliseconds timeout);
   void kill_hard();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
   std::string log() const;
   const std::string& config_path() const { return config_path_; }

@@ -156,9 +156,16 @@ else
   echo "skipped: lintian (not installed)"
 fi
 if out=$("$root/usr/bin/dlrd" version 2>&1) && echo "$out" | grep -qF "$version"; then
-  ok "dlrd version: $out"
+  ok "dlrd version: $(echo "$out" | tr '\n' ' ')"
 else
   echo "$out"; fail "dlrd version did not print $version"
+fi
+# jemalloc is the packaged daemon's malloc unless the build is sanitized or opted out; the
+# Depends check above already ties libjemalloc.so.2 to a declared package.
+if [ -z "$(sed -n 's/^DLRD_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")" ] \
+   && ! grep -q '^DLRD_JEMALLOC:BOOL=OFF$' "$build/CMakeCache.txt"; then
+  if echo "$out" | grep -q '^allocator: jemalloc '; then ok "dlrd runs on jemalloc"
+  else fail "dlrd version does not report jemalloc as its allocator"; fi
 fi
 for config in "$root/etc/dlrd/dlrd.yaml" "$root/usr/share/doc/dlrd/dlrd.reference.yaml"; do
   if out=$(DLRD_DATABASE_URL=postgresql://dlrd@localhost/dlrd "$root/usr/bin/dlrd" check-config --config "$config" 2>&1); then

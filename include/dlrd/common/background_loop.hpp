@@ -1,10 +1,13 @@
 // A thread that runs rounds until stopped, sleeping between them and woken early by a change.
 #pragma once
 
+#include <dlrd/common/thread_name.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -24,12 +27,16 @@ class background_loop {
   background_loop(const background_loop&) = delete;
   background_loop& operator=(const background_loop&) = delete;
 
-  /// Starts the thread; a second start() while it runs does nothing.
-  void start(std::function<clock::time_point()> round) {
+  /// Starts the thread, named `name` (see name_this_thread); a second start() while it
+  /// runs does nothing.
+  void start(std::string name, std::function<clock::time_point()> round) {
     std::lock_guard lk(mutex_);
     if (thread_.joinable()) return;
     stopping_ = false;
-    thread_ = std::thread([this, round = std::move(round)] { run(round); });
+    thread_ = std::thread([this, name = std::move(name), round = std::move(round)] {
+      name_this_thread(name);
+      run(round);
+    });
   }
 
   void stop() {

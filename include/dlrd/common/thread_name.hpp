@@ -1,0 +1,16 @@
+// Names the calling thread, so that `top -H`, `ps -L`, perf and gdb tell dlrd's threads apart.
+#pragma once
+
+#include <pthread.h>
+
+#include <string>
+
+namespace dlrd {
+
+/// Linux keeps 15 bytes of a thread's name: a longer one is cut to that.
+inline void name_this_thread(std::string name) {
+  if (name.size() > 15) name.resize(15);
+  ::pthread_setname_np(::pthread_self(), name.c_str());
+}
+
+}  // namespace dlrd

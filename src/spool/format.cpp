@@ -363,8 +363,24 @@ spool_scan scan_spool(file_ops& ops, const std::string& dir) {
       seg.scan.reason = "first sequence " + std::to_string(*first) + " not above the previous segment's " +
                         std::to_string(previous_last);
     }
+    if (seg.scan.problem != problem_kind::none && !seg.overlaps && name != newest) {
+      auto as_active = scan_segment(bytes, *first, out.checkpoint.value_or(0), nullptr, true);
+      if (as_active.problem == problem_kind::none && as_active.end < bytes.size()) seg.zero_tail = as_active;
+    }
     if (seg.scan.records > 0) previous_last = seg.scan.last_seq;
     out.segments.push_back(std::move(seg));
+  }
+  // An older segment that ends in zeros the journal wrote ahead of its records: the journal
+  // cuts them off when it seals the segment, and only a failed cut (ENOSPC, EIO) leaves them.
+  // They hide nothing when the next segment starts right after the segment's last record
+  // (acked records are never overwritten by zeros, and a lost one would leave a gap): then
+  // they are its clean end, not damage. With a gap they stay damage.
+  for (std::size_t i = 0; i + 1 < out.segments.size(); ++i) {
+    auto& seg = out.segments[i];
+    if (!seg.zero_tail) continue;
+    const auto last = seg.zero_tail->records > 0 ? seg.zero_tail->last_seq : seg.name_seq - 1;
+    if (out.segments[i + 1].name_seq == last + 1) seg.scan = *seg.zero_tail;
+    seg.zero_tail.reset();
   }
   return out;
 }

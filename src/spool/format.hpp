@@ -111,7 +111,7 @@ struct segment_scan {
 /// records in seq order. In the `active` segment (the newest: the one the journal wrote
 /// last), zeros from a record boundary to an end at a multiple of zero_align are its clean
 /// end; anywhere else zeros are damage (a sealed segment is cut back to its records before
-/// a newer one is created).
+/// a newer one is created; scan_spool forgives an older segment whose cut failed).
 segment_scan scan_segment(std::string_view bytes, std::uint64_t first_seq, std::uint64_t after,
                           std::vector<frame_ref>* kept = nullptr, bool active = false);
 
@@ -131,6 +131,10 @@ struct scanned_segment {
   segment_scan scan;
   /// Its first sequence number is not above the previous segment's last: set aside whole.
   bool overlaps = false;
+  /// An older segment whose only damage is zeros from a record boundary to an end at a
+  /// multiple of zero_align: how it reads with them taken as its clean end. Used when the
+  /// next segment starts right after its last record (see scan_spool).
+  std::optional<segment_scan> zero_tail;
 };
 
 struct spool_scan {

@@ -59,6 +59,8 @@ class sim_fs final : public file_ops {
   void fail_sync_at(std::uint64_t n) { std::lock_guard l(m_); fail_sync_at_ = syncs_ + n; }
   void freeze_at(std::uint64_t n) { std::lock_guard l(m_); freeze_at_ = mutations_ + n; }
   void set_sync_delay(std::chrono::microseconds d) { std::lock_guard l(m_); sync_delay_ = d; }
+  /// Every truncate fails with ENOSPC while set.
+  void fail_truncates(bool on) { std::lock_guard l(m_); fail_truncates_ = on; }
 
   std::uint64_t data_syncs() const { std::lock_guard l(m_); return data_syncs_; }
   std::uint64_t syncs() const { std::lock_guard l(m_); return syncs_; }
@@ -171,6 +173,7 @@ class sim_fs final : public file_ops {
   }
   std::error_code truncate(const std::string& path, std::uint64_t size) override {
     std::lock_guard l(m_);
+    if (fail_truncates_) return err(ENOSPC);
     if (auto ec = mutate()) return ec;
     auto it = entries_.find(path);
     if (it == entries_.end()) return err(ENOENT);
@@ -267,6 +270,7 @@ class sim_fs final : public file_ops {
   std::uint64_t writes_ = 0, syncs_ = 0, data_syncs_ = 0, mutations_ = 0;
   std::uint64_t fail_write_at_ = 0, fail_sync_at_ = 0, freeze_at_ = 0;
   std::chrono::microseconds sync_delay_{0};
+  bool fail_truncates_ = false;
 };
 
 /// A config for tests: small segments, fast checkpoints, committed segments deleted at once

@@ -46,7 +46,11 @@ digest make_digest(std::span<const store::notice> notices) {
 }
 
 std::string digest_text(const digest& d) {
-  std::string s = std::to_string(d.count) + (d.count == 1 ? " more failure: " : " more failures: ");
+  // A quarantined callback is not a message that failed: a digest holding one says "notices".
+  const bool only_failures = std::none_of(d.by_status.begin(), d.by_status.end(),
+                                          [](const auto& entry) { return entry.first == "quarantined"; });
+  std::string s = std::to_string(d.count) + (only_failures ? (d.count == 1 ? " more failure: " : " more failures: ")
+                                                           : (d.count == 1 ? " more notice: " : " more notices: "));
   bool first = true;
   for (const auto& [status, n] : d.by_status) {
     if (!first) s += ", ";

@@ -119,7 +119,9 @@ TEST(alert_format, a_quarantined_callback_is_noticed_with_its_profile_reason_and
   EXPECT_EQ(json::parse(dlrd::alert::slack_json(n))["text"], dlrd::alert::quarantine_text(n));
   // In a digest they count under their own name.
   auto d = dlrd::alert::make_digest(std::vector<notice>{n, failed(1, "undelivered", "DE")});
-  EXPECT_EQ(dlrd::alert::digest_text(d), "2 more failures: 1 quarantined, 1 undelivered; top countries: DE 1");
+  // A quarantined callback is no failed message: the digest's head says "notices".
+  EXPECT_EQ(dlrd::alert::digest_text(d), "2 more notices: 1 quarantined, 1 undelivered; top countries: DE 1");
+  EXPECT_EQ(dlrd::alert::digest_text(dlrd::alert::make_digest(std::vector<notice>{n})), "1 more notice: 1 quarantined");
 }
 
 TEST(alert_format, a_policy_expiry_is_its_own_kind_in_every_sink_and_the_digest) {

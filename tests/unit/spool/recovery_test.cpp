@@ -174,64 +174,63 @@ TEST(spool_recovery, a_corrupt_record_in_a_middle_segment_is_quarantined_and_lat
   EXPECT_EQ(take_all(*j, false).at(0).seq, 10u);
 }
 
-/// Five ~100-byte units through a journal whose truncates all fail (ENOSPC), so each sealed
-/// segment keeps the zeros the journal wrote ahead of its records; returns the names of the
-/// segments and checks what the failed cuts left.
-std::vector<std::string> segments_sealed_without_their_cut(sim_fs& fs, const spool_config& config,
-                                                           std::vector<std::string>& payloads) {
-  for (int i = 0; i < 5; ++i) payloads.push_back("payload-" + std::to_string(i) + std::string(90, 'p'));
-  fs.fail_truncates(true);
-  recovery_report report;
-  auto j = open_file_journal(config, report, std::shared_ptr<file_ops>(&fs, [](file_ops*) {}));
-  for (const auto& p : payloads) EXPECT_EQ(append_wait(*j, {p}), append_result::durable);
-  j.reset();
-  fs.fail_truncates(false);
-  std::vector<std::string> segs;
-  for (const auto& n : fs.names()) {
-    if (n.ends_with(".seg")) segs.push_back(n);
-  }
-  std::sort(segs.begin(), segs.end());
-  EXPECT_EQ(segs.size(), 3u);  // two records per 256-byte segment
-  for (const auto& n : segs) EXPECT_EQ(fs.content(config.dir + "/" + n).size(), 4096u) << n;
-  return segs;
-}
-
-TEST(spool_recovery, zeros_a_failed_cut_left_on_a_sealed_segment_are_its_clean_end_when_the_next_follows_on) {
+/// A spool on a simulated file system whose truncates all failed while five ~100-byte units
+/// went through a journal with 256-byte segments (two records each): every sealed segment
+/// kept the zeros the journal wrote ahead of its records.
+struct segments_sealed_without_their_cut {
   quiet_log quiet;
   sim_fs fs;
-  auto config = test_config("/sim/spool");
-  config.segment_bytes = 256;
+  spool_config config = test_config("/sim/spool");
   std::vector<std::string> payloads;
-  auto segs = segments_sealed_without_their_cut(fs, config, payloads);
+  std::vector<std::string> segs;  ///< segment file names, in seq order
 
+  segments_sealed_without_their_cut() {
+    config.segment_bytes = 256;
+    for (int i = 0; i < 5; ++i) payloads.push_back("payload-" + std::to_string(i) + std::string(90, 'p'));
+    fs.fail_truncates(true);
+    recovery_report report;
+    auto j = open(report);
+    for (const auto& p : payloads) EXPECT_EQ(append_wait(*j, {p}), append_result::durable);
+    j.reset();
+    fs.fail_truncates(false);
+    for (const auto& n : fs.names()) {
+      if (n.ends_with(".seg")) segs.push_back(n);
+    }
+    std::sort(segs.begin(), segs.end());
+    EXPECT_EQ(segs.size(), 3u);
+    for (const auto& n : segs) EXPECT_EQ(fs.content(path(n)).size(), 4096u) << n;
+  }
+  std::unique_ptr<journal> open(recovery_report& report) {
+    return open_file_journal(config, report, std::shared_ptr<file_ops>(&fs, [](file_ops*) {}));
+  }
+  std::string path(const std::string& name) const { return config.dir + "/" + name; }
+};
+
+TEST(spool_recovery, zeros_a_failed_cut_left_on_a_sealed_segment_are_its_clean_end_when_the_next_follows_on) {
+  segments_sealed_without_their_cut spool;
   recovery_report report;
-  auto j = open_file_journal(config, report, std::shared_ptr<file_ops>(&fs, [](file_ops*) {}));
+  auto j = spool.open(report);
   EXPECT_EQ(report.corrupt_segments_quarantined, 0u) << testing::PrintToString(report.problems);
   EXPECT_EQ(report.corrupt_regions, 0u);
   EXPECT_EQ(report.bytes_quarantined, 0u);
   EXPECT_EQ(report.records, 5u);
-  std::size_t record = 20 + payloads[0].size();
-  EXPECT_EQ(fs.content(config.dir + "/" + segs[0]).size(), 2 * record);  // the zeros are cut now
-  for (const auto& n : fs.names()) EXPECT_EQ(n.find(".corrupt"), std::string::npos) << n;
+  std::size_t record = 20 + spool.payloads[0].size();
+  EXPECT_EQ(spool.fs.content(spool.path(spool.segs[0])).size(), 2 * record);  // the zeros are cut now
+  for (const auto& n : spool.fs.names()) EXPECT_EQ(n.find(".corrupt"), std::string::npos) << n;
   auto got = take_all(*j, false);
-  EXPECT_EQ(payloads_of(got), payloads);
+  EXPECT_EQ(payloads_of(got), spool.payloads);
   ASSERT_EQ(append_wait(*j, {"next"}), append_result::durable);
   EXPECT_EQ(take_all(*j, false).at(0).seq, 6u);
 }
 
 TEST(spool_recovery, zeros_on_a_sealed_segment_stay_damage_when_a_gap_follows_them) {
-  quiet_log quiet;
-  sim_fs fs;
-  auto config = test_config("/sim/spool");
-  config.segment_bytes = 256;
-  std::vector<std::string> payloads;
-  auto segs = segments_sealed_without_their_cut(fs, config, payloads);
+  segments_sealed_without_their_cut spool;
   // The middle segment (seqs 3 and 4) goes: zeros on the first one might now hide records.
-  ASSERT_EQ(segs[1], "00000000000000000003.seg");
-  ASSERT_EQ(fs.unlink(config.dir + "/" + segs[1]), std::error_code{});
+  ASSERT_EQ(spool.segs[1], "00000000000000000003.seg");
+  ASSERT_EQ(spool.fs.unlink(spool.path(spool.segs[1])), std::error_code{});
 
   recovery_report report;
-  auto j = open_file_journal(config, report, std::shared_ptr<file_ops>(&fs, [](file_ops*) {}));
+  auto j = spool.open(report);
   EXPECT_EQ(report.corrupt_segments_quarantined, 1u) << testing::PrintToString(report.problems);
   EXPECT_EQ(report.records, 3u);
   auto got = take_all(*j, false);

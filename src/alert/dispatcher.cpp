@@ -1,8 +1,8 @@
 // Per-sink dispatch loops: claim, rate-limit into digests, send, record, back off.
 #include <dlrd/alert/dispatcher.hpp>
-#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/alert/format.hpp>
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/net/client.hpp>
 #include <dlrd/store/outbox.hpp>
 
@@ -218,14 +218,13 @@ void dispatcher::start() {
   if (!impl_->threads.empty()) return;
   impl_->stopping = false;
   for (std::size_t i = 0; i < impl_->sinks.size(); ++i) {
-    impl_->threads.emplace_back([this, i] {
-      name_this_thread("dlrd-alert-" + std::to_string(i));
+    impl_->threads.push_back(named_thread("dlrd-alert-" + std::to_string(i), [this, i] {
       try {
         impl_->run(i);
       } catch (const std::exception& e) {
         spdlog::error("alert: sink {} stopped: {}", impl_->sinks[i]->config().name, e.what());
       }
-    });
+    }));
   }
 }
 

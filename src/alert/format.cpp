@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <string_view>
 
 namespace dlrd::alert {
 
@@ -26,6 +28,16 @@ std::vector<std::pair<std::string, std::size_t>> ranked(const std::map<std::stri
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+/// A digest's entry for quarantined callbacks: they are no failed messages.
+constexpr std::string_view quarantined_entry = "quarantined";
+
+/// What a notice counts as in a digest.
+std::string digest_entry(const store::notice& n) {
+  if (is_quarantine_notice(n)) return std::string(quarantined_entry);
+  if (is_policy_expiry_notice(n)) return "expired_by_policy";
+  return n.status.empty() ? "unknown" : n.status;
+}
+
 }  // namespace
 
 digest make_digest(std::span<const store::notice> notices) {
@@ -34,7 +46,7 @@ digest make_digest(std::span<const store::notice> notices) {
   std::map<std::string, std::size_t> countries;
   for (const auto& n : notices) {
     ++d.count;
-    ++statuses[is_policy_expiry_notice(n) ? "expired_by_policy" : n.status.empty() ? "unknown" : n.status];
+    ++statuses[digest_entry(n)];
     if (n.country && !n.country->empty()) ++countries[*n.country];
     if (d.first_noticed_at.empty() || n.noticed_at < d.first_noticed_at) d.first_noticed_at = n.noticed_at;
     if (n.noticed_at > d.last_noticed_at) d.last_noticed_at = n.noticed_at;
@@ -46,9 +58,9 @@ digest make_digest(std::span<const store::notice> notices) {
 }
 
 std::string digest_text(const digest& d) {
-  // A quarantined callback is not a message that failed: a digest holding one says "notices".
+  // A digest holding a quarantined callback says "notices": not every entry is a failure.
   const bool only_failures = std::none_of(d.by_status.begin(), d.by_status.end(),
-                                          [](const auto& entry) { return entry.first == "quarantined"; });
+                                          [](const auto& entry) { return entry.first == quarantined_entry; });
   std::string s = std::to_string(d.count) + (only_failures ? (d.count == 1 ? " more failure: " : " more failures: ")
                                                            : (d.count == 1 ? " more notice: " : " more notices: "));
   bool first = true;

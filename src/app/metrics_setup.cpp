@@ -1,7 +1,7 @@
 // Registration of the daemon's own metric series.
 #include "metrics_setup.hpp"
-#include <dlrd/common/thread_name.hpp>
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/metrics/process.hpp>
 #include <dlrd/store/connection.hpp>
 #include <dlrd/store/outbox.hpp>
@@ -89,10 +89,7 @@ database_gauges::database_gauges(metrics::registry& reg, const store::database_c
 database_gauges::~database_gauges() { stop(); }
 
 void database_gauges::start() {
-  thread_ = std::thread([this] {
-    name_this_thread("dlrd-db-gauges");
-    run();
-  });
+  thread_ = named_thread("dlrd-db-gauges", [this] { run(); });
 }
 
 void database_gauges::stop() {

@@ -1,7 +1,7 @@
 // Writer threads: the loop from spooled to committed.
 #include "writer_pool.hpp"
-#include <dlrd/common/thread_name.hpp>
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/report/codec.hpp>
 
 #include <spdlog/spdlog.h>
@@ -104,10 +104,9 @@ void writer_pool::start() {
   loop_beats_ = std::make_unique<std::atomic<std::int64_t>[]>(writers_.size());
   awaiting_ = std::make_unique<std::atomic<std::int64_t>[]>(writers_.size());
   for (std::size_t i = 0; i < writers_.size(); ++i) loop_beats_[i] = ticks_now();
-  for (std::size_t i = 0; i < writers_.size(); ++i) threads_.emplace_back([this, i] {
-    name_this_thread("dlrd-writer-" + std::to_string(i));
-    run(i);
-  });
+  for (std::size_t i = 0; i < writers_.size(); ++i) {
+    threads_.push_back(named_thread("dlrd-writer-" + std::to_string(i), [this, i] { run(i); }));
+  }
 }
 
 void writer_pool::stop() {

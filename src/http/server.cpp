@@ -1,7 +1,6 @@
 // The listener: binds, accepts, enforces the connection limits (in all and per source address),
 // spawns one session coroutine per connection on one of the I/O threads, and stops in order.
 #include <utility>  // GCC 12 needs it before Boost 1.74's awaitable.hpp
-#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/http/server.hpp>
 
@@ -10,6 +9,7 @@
 #include "session.hpp"
 #include "tls.hpp"
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/metrics/metrics.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -238,10 +238,7 @@ void server::start() {
     asio::co_spawn(*d.contexts[i], d.heartbeat(i), asio::detached);
   }
   for (std::size_t i = 0; i < d.contexts.size(); ++i) {
-    d.threads.emplace_back([ctx = d.contexts[i].get(), i] {
-      name_this_thread("dlrd-http-" + std::to_string(i));
-      ctx->run();
-    });
+    d.threads.push_back(named_thread("dlrd-http-" + std::to_string(i), [ctx = d.contexts[i].get()] { ctx->run(); }));
   }
 }
 

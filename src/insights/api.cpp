@@ -1,7 +1,7 @@
 // GET /v1/stats/*: parameter checks, the query behind each path, its JSON answer.
 #include <dlrd/insights/api.hpp>
-#include <dlrd/common/thread_name.hpp>
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/insights/stats.hpp>
 #include <dlrd/report/time.hpp>
 #include <dlrd/store/retry.hpp>
@@ -251,10 +251,7 @@ stats_answer answer_stats(store::connection& db, std::string_view path, std::str
 
 stats_service::stats_service(std::string url, std::chrono::seconds cache_for)
     : url_(std::move(url)), cache_for_(cache_for), conn_(url_) {
-  for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] {
-    name_this_thread("dlrd-stats-" + std::to_string(i));
-    work();
-  });
+  for (int i = 0; i < workers; ++i) threads_.push_back(named_thread("dlrd-stats-" + std::to_string(i), [this] { work(); }));
 }
 stats_service::~stats_service() { stop(); }
 

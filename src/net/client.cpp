@@ -1,10 +1,10 @@
 // Outbound HTTP(S) POST for alert sinks: name lookup with a deadline, the SSRF guard on every
 // address, TLS verification, one request and the answer's status line.
 #include <utility>  // GCC 12 needs it before Boost 1.74's awaitable.hpp
-#include <dlrd/common/thread_name.hpp>
 
 #include <dlrd/net/client.hpp>
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/net/url.hpp>
 
 #include "refusal.hpp"
@@ -115,8 +115,7 @@ resolved resolve_before(const std::string& host, std::uint16_t port, clock::time
   }
   auto state = std::make_shared<lookup>();
   try {
-    std::thread([state, host, port] {
-      name_this_thread("dlrd-resolve");
+    named_thread("dlrd-resolve", [state, host, port] {
       asio::io_context ioc;
       tcp::resolver resolver(ioc);
       beast::error_code error;

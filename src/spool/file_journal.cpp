@@ -32,10 +32,7 @@ file_journal::file_journal(const spool_config& config, std::shared_ptr<file_ops>
     disk_available_ = recovered.replay_records;
   }
   stats_.appender_heartbeat = clock::now();
-  appender_ = std::thread([this] {
-    name_this_thread("dlrd-spool");
-    run();
-  });
+  appender_ = named_thread("dlrd-spool", [this] { run(); });
 }
 
 file_journal::~file_journal() {

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstdio>
 #include <system_error>
+#include <utility>
 
 namespace dlrd::spool::detail {
 
@@ -339,48 +340,41 @@ spool_scan scan_spool(file_ops& ops, const std::string& dir) {
       out.rewrite_files.push_back(name);
     }
   }
-  std::string newest;
+  std::vector<std::pair<std::string, std::uint64_t>> segments;  // name, first seq: in seq order
   for (const auto& name : names) {
-    if (parse_segment_name(name)) newest = name;
+    if (auto first = parse_segment_name(name)) segments.emplace_back(name, *first);
   }
   std::uint64_t previous_last = 0;
-  for (const auto& name : names) {
-    auto first = parse_segment_name(name);
-    if (!first) continue;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& [name, first] = segments[i];
+    const bool newest = i + 1 == segments.size();
     scanned_segment seg;
     seg.name = name;
-    seg.name_seq = *first;
+    seg.name_seq = first;
     auto path = join_path(dir, name);
     check(ops.file_size(path, seg.file_bytes), "cannot stat " + path);
     std::string bytes;
     check(ops.read(path, 0, seg.file_bytes, bytes), "cannot read " + path);
     seg.file_bytes = bytes.size();
-    seg.scan = scan_segment(bytes, *first, out.checkpoint.value_or(0), nullptr, name == newest);
-    if (*first <= previous_last) {
+    seg.scan = scan_segment(bytes, first, out.checkpoint.value_or(0), nullptr, newest);
+    if (first <= previous_last) {
       seg.overlaps = true;
       seg.scan = segment_scan{};
       seg.scan.problem = problem_kind::corrupt;
-      seg.scan.reason = "first sequence " + std::to_string(*first) + " not above the previous segment's " +
+      seg.scan.reason = "first sequence " + std::to_string(first) + " not above the previous segment's " +
                         std::to_string(previous_last);
-    }
-    if (seg.scan.problem != problem_kind::none && !seg.overlaps && name != newest) {
-      auto as_active = scan_segment(bytes, *first, out.checkpoint.value_or(0), nullptr, true);
-      if (as_active.problem == problem_kind::none && as_active.end < bytes.size()) seg.zero_tail = as_active;
+    } else if (seg.scan.problem != problem_kind::none && !newest) {
+      // An older segment may end in the zeros the journal wrote ahead of its records: sealing
+      // cuts them off, and only a failed cut (ENOSPC, EIO) leaves them. They hide nothing when
+      // the next segment starts right after this one's last record (acked records are never
+      // overwritten by zeros, and a lost one would leave a gap): then they are its clean end,
+      // as in the newest segment. With a gap they stay damage.
+      auto as_newest = scan_segment(bytes, first, out.checkpoint.value_or(0), nullptr, true);
+      const auto last = as_newest.records > 0 ? as_newest.last_seq : first - 1;
+      if (as_newest.problem == problem_kind::none && segments[i + 1].second == last + 1) seg.scan = as_newest;
     }
     if (seg.scan.records > 0) previous_last = seg.scan.last_seq;
     out.segments.push_back(std::move(seg));
-  }
-  // An older segment that ends in zeros the journal wrote ahead of its records: the journal
-  // cuts them off when it seals the segment, and only a failed cut (ENOSPC, EIO) leaves them.
-  // They hide nothing when the next segment starts right after the segment's last record
-  // (acked records are never overwritten by zeros, and a lost one would leave a gap): then
-  // they are its clean end, not damage. With a gap they stay damage.
-  for (std::size_t i = 0; i + 1 < out.segments.size(); ++i) {
-    auto& seg = out.segments[i];
-    if (!seg.zero_tail) continue;
-    const auto last = seg.zero_tail->records > 0 ? seg.zero_tail->last_seq : seg.name_seq - 1;
-    if (out.segments[i + 1].name_seq == last + 1) seg.scan = *seg.zero_tail;
-    seg.zero_tail.reset();
   }
   return out;
 }

@@ -131,10 +131,6 @@ struct scanned_segment {
   segment_scan scan;
   /// Its first sequence number is not above the previous segment's last: set aside whole.
   bool overlaps = false;
-  /// An older segment whose only damage is zeros from a record boundary to an end at a
-  /// multiple of zero_align: how it reads with them taken as its clean end. Used when the
-  /// next segment starts right after its last record (see scan_spool).
-  std::optional<segment_scan> zero_tail;
 };
 
 struct spool_scan {

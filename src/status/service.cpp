@@ -2,13 +2,13 @@
 // become waiters (memory only) woken by the LISTEN thread or answered by the timer thread,
 // whether or not dlrd has a row for their ids yet.
 #include <dlrd/status/api.hpp>
-#include <dlrd/common/thread_name.hpp>
 
 #include "messages.hpp"
 #include "notifier.hpp"
 #include "routes.hpp"
 #include "waiters.hpp"
 
+#include <dlrd/common/thread_name.hpp>
 #include <dlrd/store/status_db.hpp>
 
 #include <spdlog/spdlog.h>
@@ -397,12 +397,10 @@ struct service::impl : std::enable_shared_from_this<impl> {
     std::lock_guard lock(mutex);
     if (started) return;
     started = true;
-    for (int i = 0; i < config.connections; ++i) workers.emplace_back([this, i] {
-      name_this_thread("dlrd-status-" + std::to_string(i));
-      worker();
-    });
-    listener = std::thread([this] {
-      name_this_thread("dlrd-status-ntf");
+    for (int i = 0; i < config.connections; ++i) {
+      workers.push_back(named_thread("dlrd-status-" + std::to_string(i), [this] { worker(); }));
+    }
+    listener = named_thread("dlrd-status-ntf", [this] {
       run_notifier(url, notifier_hooks{[this](milliseconds d) { return sleep_unless_stopping(d); },
                                        [this](store::connection& db, std::vector<std::string> ids) {
                                          notifications += ids.size();
@@ -410,10 +408,7 @@ struct service::impl : std::enable_shared_from_this<impl> {
                                        },
                                        [this](store::connection& db) { refresh(db, all_waited_ids()); }});
     });
-    timer = std::thread([this] {
-      name_this_thread("dlrd-status-tmr");
-      run_timer();
-    });
+    timer = named_thread("dlrd-status-tmr", [this] { run_timer(); });
   }
 
   void stop() {

@@ -144,23 +144,22 @@ TEST(http_edge_cases, past_max_connections_a_new_connection_gets_503_with_retry_
     held.emplace_back(ioc);
     held.back().connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(d.port())});
   }
-  // The ninth is refused once the daemon has taken the eight: accepting is asynchronous, so
-  // a first try may still be served (it then closes; nothing was held open by it).
-  std::string refused;
-  for (int i = 0; i < 100 && status_of(refused) != 503; ++i) {
-    if (i > 0) std::this_thread::sleep_for(50ms);
-    refused = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3s);
-  }
+  // A new connection's answer, asked again (for up to 5 s) until it is `want`: the daemon
+  // takes and releases connections asynchronously, and a try answered otherwise closes.
+  auto answer_once_it_is = [&](int want) {
+    std::string answer;
+    for (int i = 0; i < 100 && status_of(answer) != want; ++i) {
+      if (i > 0) std::this_thread::sleep_for(50ms);
+      answer = raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3s);
+    }
+    return answer;
+  };
+  auto refused = answer_once_it_is(503);
   EXPECT_EQ(status_of(refused), 503) << refused;
   EXPECT_NE(refused.find("Retry-After:"), std::string::npos) << refused;
   held.clear();
   // Once they are gone, a new connection is served again.
-  int status = 0;
-  for (int i = 0; i < 100 && status != 200; ++i) {
-    if (i > 0) std::this_thread::sleep_for(50ms);
-    status = status_of(raw_exchange(d.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3s));
-  }
-  EXPECT_EQ(status, 200);
+  EXPECT_EQ(status_of(answer_once_it_is(200)), 200);
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }

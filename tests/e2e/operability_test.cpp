@@ -235,9 +235,7 @@ TEST(operability, the_outbox_backlog_counts_the_notices_a_failing_sink_cannot_se
   EXPECT_GE(sample(m, R"(dlrd_alert_notices_total{sink="dead",result="failed"})"), 1) << m;
 }
 
-// Two processes on one spool would each recover, append to and trim the same segments: the
-// second's recovery truncates what the first is writing. The second is refused before it
-// touches anything, the first keeps serving, and a kill -9 of the first frees the directory.
+// Every thread names its part, so that `top -H`, `ps -L` and perf tell them apart.
 TEST(operability, each_thread_carries_the_name_of_its_part) {
   test::pg_database db;
   temp_dir dir;
@@ -269,6 +267,9 @@ TEST(operability, each_thread_carries_the_name_of_its_part) {
   EXPECT_EQ(d.wait_exit(30s), 0) << d.log();
 }
 
+// Two processes on one spool would each recover, append to and trim the same segments: the
+// second's recovery truncates what the first is writing. The second is refused before it
+// touches anything, the first keeps serving, and a kill -9 of the first frees the directory.
 TEST(operability, a_second_daemon_on_the_same_spool_directory_is_refused_and_the_first_keeps_serving) {
   test::pg_database db;
   temp_dir dir;

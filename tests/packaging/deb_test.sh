@@ -126,6 +126,8 @@ fi
 # dependency), less control-flow protection: Debian 12's dpkg-buildflags does not add
 # -fcf-protection (dpkg 1.22 does), so a package built the Debian 12 way has none either.
 packaged=$root/usr/bin/dlrd
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+sanitize=$(sed -n 's/^DLRD_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")
 if grep -q '^DLRD_HARDENING:BOOL=OFF$' "$build/CMakeCache.txt"; then
   echo "skipped: hardening checks (configured with DLRD_HARDENING=OFF)"
 else
@@ -134,8 +136,6 @@ readelf -dW "$packaged" | grep -Eq 'BIND_NOW|FLAGS_1.*NOW' && ok "hardening: BIN
 readelf -hW "$packaged" | grep -q 'DYN (' && ok "hardening: PIE" || fail "hardening: not a PIE"
 readelf -sW --dyn-syms "$packaged" | grep -q '__stack_chk_fail' && ok "hardening: stack protector" \
   || fail "hardening: no __stack_chk_fail (stack protector off)"
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
-sanitize=$(sed -n 's/^DLRD_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")
 if [ "$build_type" != Debug ] && [ -z "$sanitize" ]; then
   readelf -sW --dyn-syms "$packaged" | grep -Eq '__[a-z_]+_chk@' && ok "hardening: FORTIFY (_chk calls)" \
     || fail "hardening: no fortified (_chk) libc calls"
@@ -162,8 +162,7 @@ else
 fi
 # jemalloc is the packaged daemon's malloc unless the build is sanitized or opted out; the
 # Depends check above already ties libjemalloc.so.2 to a declared package.
-if [ -z "$(sed -n 's/^DLRD_SANITIZE:[A-Z]*=//p' "$build/CMakeCache.txt")" ] \
-   && ! grep -q '^DLRD_JEMALLOC:BOOL=OFF$' "$build/CMakeCache.txt"; then
+if [ -z "$sanitize" ] && ! grep -q '^DLRD_JEMALLOC:BOOL=OFF$' "$build/CMakeCache.txt"; then
   if echo "$out" | grep -q '^allocator: jemalloc '; then ok "dlrd runs on jemalloc"
   else fail "dlrd version does not report jemalloc as its allocator"; fi
 fi

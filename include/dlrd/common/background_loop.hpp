@@ -27,16 +27,13 @@ class background_loop {
   background_loop(const background_loop&) = delete;
   background_loop& operator=(const background_loop&) = delete;
 
-  /// Starts the thread, named `name` (see name_this_thread); a second start() while it
+  /// Starts the thread, named `name` (see named_thread); a second start() while it
   /// runs does nothing.
   void start(std::string name, std::function<clock::time_point()> round) {
     std::lock_guard lk(mutex_);
     if (thread_.joinable()) return;
     stopping_ = false;
-    thread_ = std::thread([this, name = std::move(name), round = std::move(round)] {
-      name_this_thread(name);
-      run(round);
-    });
+    thread_ = named_thread(std::move(name), [this, round = std::move(round)] { run(round); });
   }
 
   void stop() {

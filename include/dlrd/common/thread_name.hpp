@@ -4,6 +4,8 @@
 #include <pthread.h>
 
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace dlrd {
 
@@ -11,6 +13,15 @@ namespace dlrd {
 inline void name_this_thread(std::string name) {
   if (name.size() > 15) name.resize(15);
   ::pthread_setname_np(::pthread_self(), name.c_str());
+}
+
+/// A thread that names itself `name` (see name_this_thread), then runs `body`.
+template <class F>
+std::thread named_thread(std::string name, F body) {
+  return std::thread([name = std::move(name), body = std::move(body)]() mutable {
+    name_this_thread(std::move(name));
+    body();
+  });
 }
 
 }  // namespace dlrd

@@ -540,6 +540,8 @@ int main(int argc, char** argv) {
         {"no-final-status-at", {"without idx_sms_logs_final_status_at", method::json, 0,
                                 {"idx_sms_logs_final_status_at"}}},
         {"no-pending-since", {"without idx_sms_logs_pending_since", method::json, 0, {"idx_sms_logs_pending_since"}}},
+        {"no-dlrd-status", {"without dlrd's two partial indexes on status (the article's kept)", method::json, 0,
+                            {"idx_sms_logs_final_status_at", "idx_sms_logs_pending_since"}}},
         {"no-send-time", {"without idx_sms_logs_send_time", method::json, 0, {"idx_sms_logs_send_time"}}},
         {"hot", {"no index on status or status_at (HOT possible)", method::json, 0,
                  {status_sent, "idx_sms_logs_final_status_at", "idx_sms_logs_pending_since"}}},

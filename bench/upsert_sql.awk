@@ -1,8 +1,10 @@
 # Writes the SQL of bench/run's PostgreSQL ceiling: nb transactions, each one 1,000-row
 # INSERT ... ON CONFLICT DO UPDATE into sms_logs from client-sent arrays, for connection c,
 # under the writers' convergence rule (dlr_report_wins).
-# usage: awk -v c=1 -v nb=200 -v n=1000 -f upsert_sql.awk > upsert-1.sql
+# usage: awk -v c=1 -v nb=200 -v n=1000 [-v pace_ms=100] -f upsert_sql.awk > upsert-1.sql
+# With pace_ms, batch b starts no earlier than b * pace_ms after the first (a fixed rate).
 BEGIN {
+  if (pace_ms > 0) print "SELECT clock_timestamp() AS t0 \\gset"
   split("delivered delivered delivered delivered delivered delivered delivered delivered delivered undelivered", words, " ")
   first = (c - 1) * nb * n
   for (b = 0; b < nb; b++) {
@@ -23,5 +25,6 @@ BEGIN {
     print "  provider = excluded.provider, updated_at = now()"
     print "WHERE dlr_report_wins(excluded.status, excluded.status_at, excluded.raw_status, NULL,"
     print "                      s.status, s.status_at, s.raw_status, s.error_code);"
+    if (pace_ms > 0) printf "SELECT pg_sleep_until(:'t0'::timestamptz + interval '1 millisecond' * %d);\n", (b + 1) * pace_ms
   }
 }

@@ -4,6 +4,7 @@
 #   scripts/pg.sh stop DIR
 # The cluster runs as the 'postgres' user when invoked as root (initdb refuses root),
 # listens on 127.0.0.1 only, and trusts local connections: never use it for real data.
+# DLRD_PG_OPTIONS: more server options, after the ones below (e.g. "-c max_wal_size=16GB").
 set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -26,7 +27,7 @@ case "$cmd" in
     fi
     if ! as_owner "$PGBIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
       as_owner "$PGBIN/pg_ctl" -D "$dir" -w -t 60 -l "$dir/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=on -c shared_buffers=256MB -c max_wal_size=2GB" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=on -c shared_buffers=256MB -c max_wal_size=2GB ${DLRD_PG_OPTIONS:-}" \
         start >/dev/null
     fi
     as_owner "$PGBIN/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='dlrd'" postgres | grep -q 1 \
